@@ -1,0 +1,264 @@
+"""Settings: the only place MediaLink reads the environment (and ``.env``).
+
+Every name here is part of MediaLink's interface; ``.env.example`` documents
+each one. A bad value stops start-up with a message that names the variable
+and says how to fix it, and never repeats a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_WIX_API_URL = "https://www.wixapis.com"
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; ``str()`` is a message for a person."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"MediaLink is not configured correctly:\n{lines}")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(minutes=value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
+
+
+def _http_url(value: str, *, https_only: bool = False) -> str:
+    parts = urlsplit(value.strip())
+    schemes = ("https",) if https_only else ("http", "https")
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise ValueError("https" if https_only else "http(s)")
+    return value.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class WixApiKeyCredentials:
+    api_key: SecretStr
+    site_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WixOAuthCredentials:
+    client_id: str
+    client_secret: SecretStr
+    instance_id: str
+
+
+WixCredentials = WixApiKeyCredentials | WixOAuthCredentials
+
+
+class Settings(BaseSettings):
+    """MediaLink's configuration, read from the environment and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    # Slack
+    slack_bot_token: OptionalSecret = None
+    slack_signing_secret: OptionalSecret = None
+    slack_app_token: OptionalSecret = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+
+    # Wix: an API key with its site ID, or an OAuth app (client credentials).
+    wix_api_key: OptionalSecret = None
+    wix_site_id: OptionalStr = None
+    wix_client_id: OptionalStr = None
+    wix_client_secret: OptionalSecret = None
+    wix_instance_id: OptionalStr = None
+    wix_api_url: str = DEFAULT_WIX_API_URL
+
+    # Links
+    medialink_default_expiry: Duration = timedelta(minutes=60)
+    medialink_max_expiry: Duration = timedelta(days=7)
+    medialink_expiration_redirect_url: OptionalStr = None
+    medialink_max_refs: int = Field(default=50, ge=1, le=100)
+    medialink_share_enabled: bool = True
+
+    # Server
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url_ends_with_slash(cls, value: str) -> str:
+        # slack_sdk joins method names onto the base URL, so it must end in "/".
+        url = _http_url(value)
+        return url if url.endswith("/") else url + "/"
+
+    @field_validator("wix_api_url")
+    @classmethod
+    def _wix_api_url_without_slash(cls, value: str) -> str:
+        return _http_url(value).rstrip("/")
+
+    @field_validator("medialink_expiration_redirect_url")
+    @classmethod
+    def _redirect_is_https(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value, https_only=True)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_together(self) -> Settings:
+        problems: list[str] = []
+        if self.medialink_max_expiry > WIX_MAX_EXPIRY:
+            problems.append(
+                "MEDIALINK_MAX_EXPIRY is longer than Wix allows (525600 minutes, one year); "
+                "set it to 365d or less"
+            )
+        if self.medialink_default_expiry > self.medialink_max_expiry:
+            problems.append(
+                "MEDIALINK_DEFAULT_EXPIRY "
+                f"({format_duration(self.medialink_default_expiry)}) is longer than "
+                f"MEDIALINK_MAX_EXPIRY ({format_duration(self.medialink_max_expiry)}); "
+                "shorten the default or raise the maximum"
+            )
+        key_set = {"WIX_API_KEY": self.wix_api_key, "WIX_SITE_ID": self.wix_site_id}
+        oauth_set = {
+            "WIX_CLIENT_ID": self.wix_client_id,
+            "WIX_CLIENT_SECRET": self.wix_client_secret,
+            "WIX_INSTANCE_ID": self.wix_instance_id,
+        }
+        for group in (key_set, oauth_set):
+            given = [name for name, value in group.items() if value is not None]
+            missing = [name for name, value in group.items() if value is None]
+            if given and missing:
+                problems.append(
+                    f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
+                    f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not; "
+                    "set all of them or none"
+                )
+        if self.wix_api_key is not None and self.wix_client_id is not None:
+            problems.append(
+                "both an API key (WIX_API_KEY) and an OAuth app (WIX_CLIENT_ID) are set; "
+                "keep one way of signing in to Wix"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # What each part of MediaLink needs, checked where it is needed: `medialink
+    # parse` runs with no credentials, `link` needs Wix, `serve` needs both.
+
+    def wix_credentials(self) -> WixCredentials:
+        if self.wix_api_key is not None and self.wix_site_id is not None:
+            return WixApiKeyCredentials(self.wix_api_key, self.wix_site_id)
+        if (
+            self.wix_client_id is not None
+            and self.wix_client_secret is not None
+            and self.wix_instance_id is not None
+        ):
+            return WixOAuthCredentials(
+                self.wix_client_id, self.wix_client_secret, self.wix_instance_id
+            )
+        raise SettingsError(
+            [
+                "no Wix credentials: set WIX_API_KEY and WIX_SITE_ID (an API key with the "
+                "'Manage Media Manager' permission, from https://manage.wix.com/account/api-keys), "
+                "or WIX_CLIENT_ID, WIX_CLIENT_SECRET and WIX_INSTANCE_ID for a Wix app"
+            ]
+        )
+
+    def require_slack(self) -> None:
+        problems = []
+        if self.slack_bot_token is None:
+            problems.append(
+                "SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token (xoxb-…) from "
+                "your Slack app's 'OAuth & Permissions' page"
+            )
+        elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        if self.slack_app_token is not None:
+            if not self.slack_app_token.get_secret_value().startswith("xapp-"):
+                problems.append(
+                    "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
+                    "(with the connections:write scope); unset it to use HTTP mode"
+                )
+        elif self.slack_signing_secret is None:
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set; copy the Signing Secret from your Slack "
+                "app's 'Basic Information' page (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        if problems:
+            raise SettingsError(problems)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+_HINTS = {
+    "medialink_default_expiry": f"use {DURATION_HELP}",
+    "medialink_max_expiry": f"use {DURATION_HELP}",
+    "medialink_expiration_redirect_url": "use an https:// URL, or leave it unset",
+    "medialink_max_refs": "use a whole number from 1 to 100",
+    "medialink_share_enabled": "use true or false",
+    "port": "use a port number from 1 to 65535",
+    "slack_api_url": "use an http(s) URL such as https://slack.com/api/",
+    "wix_api_url": "use an http(s) URL such as https://www.wixapis.com",
+    "log_level": "use DEBUG, INFO, WARNING or ERROR",
+}
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into a SettingsError for people.
+
+    The error names the environment variable and says how to fix it; it never
+    repeats the value that was given, since that might be a secret.
+    """
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors(include_input=False, include_url=False):
+            field = str(detail["loc"][0]) if detail["loc"] else ""
+            if not field:
+                # Cross-field problems from _check_together already name variables.
+                message = str(detail["msg"]).removeprefix("Value error, ")
+                problems.extend(part.strip() for part in message.split("; "))
+                continue
+            hint = _HINTS.get(field, "check its value")
+            problems.append(f"{field.upper()} is not valid; {hint}")
+        raise SettingsError(problems) from None
