@@ -10,9 +10,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest bench lock clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	@touch $@
 
@@ -35,9 +35,11 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 # Re-pin after editing dependencies in pyproject.toml (needs uv: pip install uv).
+# requirements.lock: what MediaLink runs with (the Dockerfile); -dev adds the tools.
+LOCK := uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --no-header
 lock:
-	uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
-		--python-version 3.11 --no-header -o requirements.lock
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
