@@ -1,0 +1,278 @@
+"""Typed request and response models for the Wix Media Manager REST API.
+
+Field names follow the REST JSON (camelCase, contract §1, §3.5) through aliases;
+Python code uses snake_case. Response models ignore fields they don't know, and
+enum-like fields accept values Wix may add later, so a new Wix field or media type
+never breaks parsing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Final
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+SRC_ASSET_KEY: Final = "src"
+"""The documented asset key: the original file's format and quality (contract §6)."""
+
+MAX_EXPIRATION_MINUTES: Final = 525_600  # "Limit: 525600 (1 year)" (contract §3.1)
+DEFAULT_EXPIRATION_MINUTES: Final = 600  # Wix's default when expirationInMinutes is omitted
+MAX_ASSET_KEYS: Final = 100
+MAX_ASSET_KEY_LENGTH: Final = 100
+MAX_DOWNLOAD_FILE_NAME_LENGTH: Final = 100
+MAX_FILE_ID_LENGTH: Final = 1000
+MAX_GET_FILES_IDS: Final = 100  # get-files: maxItems 100 (contract §3.4)
+MAX_ZIP_FILE_IDS: Final = 1000  # generate-download-url: "up to 1000 files" (contract §3.2)
+
+# Video formats whose resolutions are plain downloadable files (hls is a stream manifest).
+_DOWNLOADABLE_VIDEO_FORMATS: Final = frozenset({"mp4", "webm"})
+
+
+def _int_or_none(value: object) -> object:
+    """Wix sends sizes as decimal strings ("5918720"); unreadable values become None."""
+    if value is None or isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+LenientInt = Annotated[int | None, BeforeValidator(_int_or_none)]
+
+
+class _WixModel(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, alias_generator=to_camel, frozen=True
+    )
+
+
+class MediaTypeName(StrEnum):
+    """``FileDescriptor.mediaType`` values documented today (contract §3.5)."""
+
+    UNKNOWN = "UNKNOWN"
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    AUDIO = "AUDIO"
+    DOCUMENT = "DOCUMENT"
+    VECTOR = "VECTOR"
+    ARCHIVE = "ARCHIVE"
+    MODEL3D = "MODEL3D"
+    OTHER = "OTHER"
+
+
+def _media_type(value: object) -> object:
+    """Known names become ``MediaTypeName``; future names (``FONT``, ``ICON``…) stay strings."""
+    if isinstance(value, str) and value in MediaTypeName.__members__:
+        return MediaTypeName(value)
+    return value
+
+
+class ContentDisposition(StrEnum):
+    """How the browser treats a download link: save the file, or open it in place."""
+
+    ATTACHMENT = "ATTACHMENT"
+    INLINE = "INLINE"
+
+
+class ImageInfo(_WixModel):
+    id: str | None = None
+    url: str | None = None
+    height: int | None = None
+    width: int | None = None
+    filename: str | None = None
+    alt_text: str | None = None
+    url_expiration_date: str | None = None
+    size_in_bytes: LenientInt = None
+
+
+class ImageMedia(_WixModel):
+    """``media.image`` and ``media.vector``: ``{image: {...}, colors, faces, previewImage}``."""
+
+    image: ImageInfo | None = None
+    preview_image: ImageInfo | None = None
+    caption: str | None = None
+
+
+class VideoResolution(_WixModel):
+    url: str | None = None
+    height: int | None = None
+    width: int | None = None
+    format: str | None = None
+    quality: str | None = None
+    # An image object in the 2023 spec; tolerate a bare URL/ID as well.
+    poster: Annotated[ImageInfo | str | None, Field(union_mode="left_to_right")] = None
+    filename: str | None = None
+    size_in_bytes: LenientInt = None
+    url_expiration_date: str | None = None
+
+
+class VideoMedia(_WixModel):
+    id: str | None = None
+    url: str | None = None
+    filename: str | None = None
+    size_in_bytes: LenientInt = None
+    url_expiration_date: str | None = None
+    resolutions: list[VideoResolution] = Field(default_factory=list)
+    posters: list[ImageInfo] = Field(default_factory=list)
+
+
+class AudioAsset(_WixModel):
+    id: str | None = None
+    url: str | None = None
+    filename: str | None = None
+    format: str | None = None
+    asset_key: str | None = None
+    size_in_bytes: LenientInt = None
+
+
+class AudioMedia(_WixModel):
+    id: str | None = None
+    assets: list[AudioAsset] = Field(default_factory=list)
+    bitrate: int | None = None
+    format: str | None = None
+    duration: float | None = None
+    size_in_bytes: LenientInt = None
+
+
+class DocumentMedia(_WixModel):
+    id: str | None = None
+    url: str | None = None
+    filename: str | None = None
+    thumbnail: Annotated[ImageInfo | str | None, Field(union_mode="left_to_right")] = None
+    url_expiration_date: str | None = None
+
+
+class ArchiveMedia(_WixModel):
+    """``media.archive`` and ``media.model3d`` share these fields."""
+
+    id: str | None = None
+    url: str | None = None
+    filename: str | None = None
+    size_in_bytes: LenientInt = None
+    url_expiration_date: str | None = None
+
+
+class FileMedia(_WixModel):
+    """``FileDescriptor.media``: one of these is set, matching ``mediaType``."""
+
+    image: ImageMedia | None = None
+    video: VideoMedia | None = None
+    audio: AudioMedia | None = None
+    document: DocumentMedia | None = None
+    vector: ImageMedia | None = None
+    archive: ArchiveMedia | None = None
+    model3d: ArchiveMedia | None = Field(default=None, alias="model3d")
+
+
+class FileDescriptor(_WixModel):
+    """A Media Manager file as ``get-file-by-id`` / ``get-files`` return it (contract §3.5)."""
+
+    id: str
+    display_name: str | None = None
+    url: str | None = None
+    parent_folder_id: str | None = None
+    hash: str | None = None
+    size_in_bytes: LenientInt = None
+    private: bool = False
+    media_type: Annotated[MediaTypeName | str, BeforeValidator(_media_type)] = MediaTypeName.UNKNOWN
+    media: FileMedia = Field(default_factory=FileMedia)
+    operation_status: str | None = None
+    source_url: str | None = None
+    thumbnail_url: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    created_date: datetime | None = None
+    updated_date: datetime | None = None
+    site_id: str | None = None
+    state: str | None = None
+
+    @property
+    def rendition_keys(self) -> tuple[str, ...]:
+        """Asset keys other than ``src`` that this descriptor suggests can be downloaded.
+
+        UNCONFIRMED (contract §6): only ``src`` is documented. Video keys are built as
+        ``"<quality>.<format>"`` (``720p.mp4``) from ``media.video.resolutions`` — the
+        SDK's "possible values" list — skipping storyboard previews and stream manifests
+        (hls). Audio keys are the asset's ``assetKey`` when present, else its
+        ``filename`` (the only doc example is ``320kbs.mp3``). Wix rejects the whole
+        call with INVALID_ASSET_KEY if a key is wrong, so callers must be ready to fall
+        back to ``src``.
+        """
+        keys: list[str] = []
+        video = self.media.video
+        if video is not None:
+            for res in video.resolutions:
+                fmt = (res.format or "").lower()
+                if not res.quality or fmt not in _DOWNLOADABLE_VIDEO_FORMATS:
+                    continue
+                if res.url and "/storyboard/" in res.url:
+                    continue
+                keys.append(f"{res.quality}.{fmt}")
+        audio = self.media.audio
+        if audio is not None:
+            for asset in audio.assets:
+                key = asset.asset_key or asset.filename
+                if key:
+                    keys.append(key)
+        return tuple(k for k in dict.fromkeys(keys) if k != SRC_ASSET_KEY)
+
+
+class DownloadUrl(_WixModel):
+    """One entry of ``downloadUrls``: a signed, expiring link for one asset key.
+
+    The URL is a bearer credential for the file, so it is kept out of ``repr()``.
+    """
+
+    url: str = Field(repr=False)
+    asset_key: str = SRC_ASSET_KEY
+
+
+class GenerateFileDownloadUrlRequest(_WixModel):
+    """Body of ``POST /site-media/v1/files/generate-file-download-url`` (contract §3.1)."""
+
+    file_id: str = Field(min_length=1, max_length=MAX_FILE_ID_LENGTH)
+    download_file_name: str | None = Field(
+        default=None, min_length=1, max_length=MAX_DOWNLOAD_FILE_NAME_LENGTH
+    )
+    # An integer: the 2023 doc example sent "60" as a string, which is UNCONFIRMED.
+    expiration_in_minutes: int | None = Field(
+        default=None, ge=1, le=MAX_EXPIRATION_MINUTES, strict=True
+    )
+    expiration_redirect_url: str | None = None
+    asset_keys: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ASSET_KEYS)
+    content_disposition: ContentDisposition | None = None
+
+    @field_validator("asset_keys")
+    @classmethod
+    def _asset_key_lengths(cls, keys: list[str] | None) -> list[str] | None:
+        for key in keys or ():
+            if not key or len(key) > MAX_ASSET_KEY_LENGTH:
+                raise ValueError(f"each asset key must be 1..{MAX_ASSET_KEY_LENGTH} characters")
+        return keys
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON body: REST field names, unset fields omitted."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class GenerateFileDownloadUrlResponse(_WixModel):
+    download_urls: list[DownloadUrl] = Field(default_factory=list)
+
+
+class GetFileDescriptorResponse(_WixModel):
+    file: FileDescriptor
+
+
+class GetFileDescriptorsResponse(_WixModel):
+    files: list[FileDescriptor] = Field(default_factory=list)
+
+
+class GenerateFilesDownloadUrlResponse(_WixModel):
+    download_url: str = Field(repr=False)

@@ -1,0 +1,886 @@
+"""A loopback fake of the Wix REST API (Media Manager + OAuth), for tests and benchmarks.
+
+A real aiohttp server on 127.0.0.1 (random port) in its own thread with its own event
+loop, so sync tests, async tests on any loop, and subprocesses (pass ``base_url``) can
+all use it::
+
+    with FakeWix() as wix:
+        file_id = wix.add_file(kind="video")
+        ... WixMediaClient(ApiKeyAuth(SecretStr(FakeWix.API_KEY), FakeWix.SITE_ID),
+                           base_url=wix.base_url) ...
+        assert wix.requests_to("/generate-file-download-url")
+
+It checks requests the way Wix documents them (shared/contracts/wix-media.md) and
+answers with the documented shapes. Choices where Wix's behaviour is UNCONFIRMED:
+
+- ``Authorization: Bearer <API key>`` is refused with 401 (Wix's code sends keys raw);
+  an OAuth token is accepted raw or with ``Bearer``.
+- An API key without ``wix-site-id`` gets 401; with another site id, 403.
+- An unknown file answers ``not_found_status`` (default 404, body
+  ``details.applicationError.code = NOT_FOUND``); set it to 400 to get the
+  ``validationError`` ``ruleName: RESOURCE_NOT_FOUND`` form instead. ``get-files``
+  fails the whole call if any id is unknown.
+- POSTs without ``Content-Type: application/json`` or with a body that isn't a JSON
+  object get 400 "Invalid request message" (shape seen in real Wix answers).
+- ``expirationInMinutes`` must be a JSON integer (the string form is UNCONFIRMED).
+- Valid asset keys for a file are ``src`` plus its ``renditions``; video renditions are
+  ``<quality>.<format>`` and appear in ``media.video.resolutions`` (alongside an hls
+  manifest and a storyboard, which are not keys); audio renditions appear as
+  ``media.audio.assets[].filename`` (no ``assetKey``, as in the 2023 spec).
+- With ``key_permissions = "read"`` the generate* calls answer 403 PERMISSION_DENIED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Final, Literal, Self
+from urllib.parse import unquote
+
+from aiohttp import web
+
+GENERATE_FILE_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-file-download-url"
+GENERATE_FILES_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-download-url"
+GET_FILE: Final = "/site-media/v1/files/get-file-by-id"
+GET_FILES: Final = "/site-media/v1/files/get-files"
+OAUTH_TOKEN: Final = "/oauth2/token"
+
+_INVALID_JSON: Final = object()
+_PAYLOAD: Final = web.RequestKey("payload", object)
+
+TOKEN_LIFETIME: Final = 14_400  # "Always 14400 (4 hours)" (contract §2.2)
+DEFAULT_EXPIRATION_MINUTES: Final = 600
+MAX_EXPIRATION_MINUTES: Final = 525_600
+
+Kind = Literal["image", "video", "audio", "document", "vector", "archive"]
+
+_DEFAULT_RENDITIONS: Final[dict[str, tuple[str, ...]]] = {
+    "video": ("480p.mp4", "720p.mp4", "1080p.mp4"),
+    "audio": ("320kbs.mp3",),
+}
+_EXTENSIONS: Final[dict[str, str]] = {
+    "image": "~mv2.jpg",
+    "video": "",
+    "audio": ".mp3",
+    "document": ".pdf",
+    "vector": ".svg",
+    "archive": ".zip",
+}
+_MEDIA_TYPES: Final[dict[str, str]] = {
+    "image": "IMAGE",
+    "video": "VIDEO",
+    "audio": "AUDIO",
+    "document": "DOCUMENT",
+    "vector": "VECTOR",
+    "archive": "ARCHIVE",
+}
+_HEIGHTS: Final[dict[str, tuple[int, int]]] = {
+    "144p": (256, 144),
+    "240p": (426, 240),
+    "360p": (640, 360),
+    "480p": (854, 480),
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+}
+_USRFILES: Final = "https://d945e594-8657-47e2-9cd9-e9033c3d8da0.usrfiles.com/ugd/"
+_DEFAULT_CODES: Final[dict[int, tuple[str, str]]] = {
+    400: ("INVALID_ARGUMENT", "Bad request"),
+    401: ("UNAUTHENTICATED", "Unauthorized"),
+    403: ("PERMISSION_DENIED", "Permission denied"),
+    404: ("NOT_FOUND", "Entity not found"),
+    409: ("ALREADY_EXISTS", "Conflict"),
+    428: ("REQUIRED_APP_NOT_INSTALLED", "Precondition required"),
+    429: ("RESOURCE_EXHAUSTED", "Too many requests"),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request the fake received. ``headers`` keys are lower-case."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: object
+    started: float  # time.monotonic()
+    request_id: str
+    finished: float | None = None
+    status: int | None = None  # None if the connection was dropped or the client went away
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A signed URL the fake handed out, with what was asked for it."""
+
+    file_id: str
+    asset_key: str
+    url: str
+    token: str
+    expiration_minutes: int
+    expires_at: float  # time.time() based
+    content_disposition: str
+    download_file_name: str | None
+    redirect_url: str | None
+
+
+@dataclass
+class _Fault:
+    path_suffix: str | None
+    status: int | None
+    body: object
+    retry_after: str | None
+    delay: float
+    drop_connection: bool
+    remaining: int
+
+    def matches(self, path: str) -> bool:
+        if self.path_suffix is None:
+            return path != OAUTH_TOKEN
+        return path.endswith(self.path_suffix)
+
+
+@dataclass
+class _File:
+    id: str
+    kind: str
+    private: bool
+    renditions: tuple[str, ...]
+    descriptor: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def asset_keys(self) -> frozenset[str]:
+        return frozenset(("src", *self.renditions))
+
+
+class FakeWix:
+    """The loopback fake. Safe to drive from any thread; see the module docstring."""
+
+    API_KEY: Final = "IST.fake-api-key"
+    SITE_ID: Final = "2f1a6a5e-0000-4000-8000-00000000a11e"
+    CLIENT_ID: Final = "6f1c8a52-0000-4000-8000-0000000c11e7"
+    CLIENT_SECRET: Final = "fake-app-secret-5a3d"
+    INSTANCE_ID: Final = "9d0e8f7a-0000-4000-8000-00000005a1ce"
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.key_permissions: Literal["manage", "read"] = "manage"
+        self.not_found_status: Literal[400, 404] = 404
+        self._lock = threading.Lock()
+        self._files: dict[str, _File] = {}
+        self._requests: list[RecordedRequest] = []
+        self._faults: list[_Fault] = []
+        self._issued: list[IssuedLink] = []
+        self._tokens: set[str] = set()
+        self._expired_tokens: set[str] = set()
+        self.tokens_issued = 0
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._routes: dict[tuple[str, str], Callable[[web.Request, object], web.Response]] = {
+            ("POST", GENERATE_FILE_DOWNLOAD_URL): self._generate_file_download_url,
+            ("POST", GENERATE_FILES_DOWNLOAD_URL): self._generate_files_download_url,
+            ("GET", GET_FILE): self._get_file,
+            ("POST", GET_FILES): self._get_files,
+            ("POST", OAUTH_TOKEN): self._oauth_token,
+        }
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeWix is not started; call start() or use it as a context")
+        return f"http://127.0.0.1:{self._port}"
+
+    def start(self) -> Self:
+        if self._thread is not None:
+            return self
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._serve, name="fake-wix", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=10):
+            raise RuntimeError("FakeWix did not start within 10 s")
+        if self._startup_error is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+            raise RuntimeError("FakeWix failed to start") from self._startup_error
+        return self
+
+    def stop(self) -> None:
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+        self._port = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            try:
+                loop.run_until_complete(self._start_site())
+            except BaseException as exc:  # reported to start()
+                self._startup_error = exc
+                return
+            finally:
+                self._ready.set()
+            loop.run_forever()
+            if self._runner is not None:
+                loop.run_until_complete(self._runner.cleanup())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self._loop = None
+
+    async def _start_site(self) -> None:
+        app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        # handler_cancellation: a client that gave up (timeout) stops its handler too.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.2, handler_cancellation=True
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runner = runner
+        address = runner.addresses[0]
+        self._port = int(address[1])
+
+    # -- test controls --------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, path_suffix: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith(path_suffix)]
+
+    @property
+    def issued(self) -> list[IssuedLink]:
+        with self._lock:
+            return list(self._issued)
+
+    def inject(
+        self,
+        path_suffix: str | None,
+        *,
+        status: int | None = None,
+        body: object = None,
+        retry_after: str | None = None,
+        delay: float = 0.0,
+        drop_connection: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Queue a fault for the next ``times`` requests whose path ends with ``path_suffix``.
+
+        ``None`` matches every API call (not the token endpoint; name it explicitly).
+        Faults are consumed first-in first-out. ``delay`` alone slows a normal answer;
+        ``status`` replaces the answer (``body`` None → Wix's default body for that
+        status, ``""`` → empty body, str/bytes → raw, anything else → JSON).
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._faults.append(
+                _Fault(path_suffix, status, body, retry_after, delay, drop_connection, times)
+            )
+
+    def expire_tokens(self) -> None:
+        """Make every OAuth token issued so far invalid (Wix answers 401)."""
+        with self._lock:
+            self._expired_tokens |= self._tokens
+            self._tokens.clear()
+
+    def reset(self) -> None:
+        """Forget recorded requests, issued links and queued faults (files and tokens stay)."""
+        with self._lock:
+            self._requests.clear()
+            self._faults.clear()
+            self._issued.clear()
+            self.max_in_flight = self._in_flight
+
+    def add_file(
+        self,
+        file_id: str | None = None,
+        *,
+        kind: Kind = "image",
+        display_name: str | None = None,
+        private: bool = False,
+        size: int = 12345,
+        renditions: Sequence[str] | None = None,
+    ) -> str:
+        """Add a file to the site's Media Manager and return its id."""
+        if kind not in _MEDIA_TYPES:
+            raise ValueError(f"unknown kind {kind!r}")
+        if file_id is None:
+            file_id = f"{secrets.token_hex(3)}_{secrets.token_hex(16)}{_EXTENSIONS[kind]}"
+        keys = tuple(renditions) if renditions is not None else _DEFAULT_RENDITIONS.get(kind, ())
+        name = display_name or f"{kind}-{file_id[:6]}{_EXTENSIONS[kind].replace('~mv2', '')}"
+        record = _File(file_id, kind, private, keys)
+        record.descriptor = _descriptor(
+            file_id, kind=kind, name=name, private=private, size=size, renditions=keys
+        )
+        with self._lock:
+            self._files[file_id] = record
+        return file_id
+
+    def descriptor(self, file_id: str) -> dict[str, object]:
+        """The FileDescriptor JSON the fake serves for ``file_id``."""
+        with self._lock:
+            return json.loads(json.dumps(self._files[file_id].descriptor))  # type: ignore[no-any-return]
+
+    # -- HTTP plumbing --------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        raw = await request.read()
+        payload: object = None
+        if raw:
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                payload = _INVALID_JSON
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            json=None if payload is _INVALID_JSON else payload,
+            started=time.monotonic(),
+            request_id=f"{time.time():.3f}.{uuid.uuid4().hex[:20]}",
+        )
+        with self._lock:
+            self._requests.append(record)
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            fault = self._take_fault(request.path)
+        response: web.StreamResponse
+        try:
+            delay = self.latency + (fault.delay if fault else 0.0)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if fault is not None and fault.drop_connection:
+                # Close the socket without a byte of answer; the client sees a disconnect.
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=499)  # never sent: the transport is gone
+            if fault is not None and fault.status is not None:
+                response = _fault_response(fault)
+            else:
+                request[_PAYLOAD] = payload
+                response = await handler(request)
+        finally:
+            record.finished = time.monotonic()
+            with self._lock:
+                self._in_flight -= 1
+        response.headers["x-wix-request-id"] = record.request_id
+        record.status = response.status
+        return response
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.matches(path):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        payload = request[_PAYLOAD]
+        route = self._routes.get((request.method, request.path))
+        if route is None:
+            if any(path == request.path for _, path in self._routes):
+                return _error(405, "Method not allowed", "METHOD_NOT_ALLOWED")
+            return _error(404, "Not Found", "NOT_FOUND")
+        if request.method == "POST":
+            if request.content_type != "application/json" or payload is _INVALID_JSON:
+                return _invalid_request("body", "must be a JSON document (application/json)")
+            if not isinstance(payload, dict):
+                return _invalid_request("body", "must be a JSON object")
+        if request.path != OAUTH_TOKEN:
+            denied = self._authenticate(request)
+            if denied is not None:
+                return denied
+        return route(request, payload)
+
+    def _authenticate(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        if not auth:
+            return _error(401, "Missing Authorization header", "UNAUTHENTICATED")
+        if auth == self.API_KEY:
+            site = request.headers.get("wix-site-id")
+            if not site:
+                return _error(
+                    401,
+                    "wix-site-id or wix-account-id header is required with an API key",
+                    "UNAUTHENTICATED",
+                )
+            if site != self.SITE_ID:
+                return _error(403, "The API key has no access to this site", "PERMISSION_DENIED")
+            return None
+        token = auth.removeprefix("Bearer ").strip()
+        if token == self.API_KEY:
+            # UNCONFIRMED whether Wix accepts this; the fake is strict so the client is checked.
+            return _error(401, "API keys are sent without the Bearer prefix", "UNAUTHENTICATED")
+        with self._lock:
+            if token in self._tokens:
+                return None
+            expired = token in self._expired_tokens
+        if expired:
+            return _error(401, "Access token expired", "UNAUTHENTICATED")
+        return _error(401, "Invalid access token", "UNAUTHENTICATED")
+
+    def _permission(self, permission: str) -> web.Response | None:
+        if self.key_permissions == "read":
+            return _error(
+                403,
+                "Permission denied",
+                "PERMISSION_DENIED",
+                description=f"Missing permission {permission}",
+            )
+        return None
+
+    def _lookup(self, raw_ids: Sequence[str]) -> tuple[list[_File], web.Response | None]:
+        found, missing = [], []
+        with self._lock:
+            for raw in raw_ids:
+                record = self._files.get(_resolve_file_id(raw))
+                if record is None:
+                    missing.append(raw)
+                else:
+                    found.append(record)
+        if missing:
+            return found, self._not_found(missing)
+        return found, None
+
+    def _not_found(self, ids: Sequence[str]) -> web.Response:
+        message = f"File not found: {', '.join(ids[:5])}"
+        if self.not_found_status == 400:
+            return _violation(
+                "fileId",
+                message,
+                violated_rule="OTHER",
+                rule_name="RESOURCE_NOT_FOUND",
+                message=message,
+            )
+        return _error(404, message, "NOT_FOUND", description="File not found")
+
+    # -- endpoints ------------------------------------------------------------------
+
+    def _oauth_token(self, request: web.Request, body: object) -> web.Response:
+        assert isinstance(body, dict)
+        if body.get("grant_type") != "client_credentials":
+            return _ietf(400, "unsupported_grant_type", "grant_type must be client_credentials")
+        if body.get("client_id") != self.CLIENT_ID or body.get("client_secret") != (
+            self.CLIENT_SECRET
+        ):
+            return _ietf(401, "invalid_client", "Invalid app id or app secret")
+        if body.get("instance_id") != self.INSTANCE_ID:
+            return _ietf(400, "invalid_request", "Unknown app instance")
+        token = f"OAUTH2.fake-{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self._tokens.add(token)
+            self.tokens_issued += 1
+        return web.json_response(
+            {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME}
+        )
+
+    def _generate_file_download_url(self, request: web.Request, body: object) -> web.Response:
+        assert isinstance(body, dict)
+        denied = self._permission("MEDIA.SITE_MEDIA_FILES_DOWNLOAD_URL")
+        if denied is not None:
+            return denied
+        file_id = body.get("fileId")
+        if not isinstance(file_id, str) or not file_id:
+            return _violation("fileId", "must not be empty", violated_rule="REQUIRED_FIELD")
+        if len(file_id) > 1000:
+            return _violation(
+                "fileId", "must be at most 1000 characters", violated_rule="MAX_LENGTH"
+            )
+        expiration = body.get("expirationInMinutes", DEFAULT_EXPIRATION_MINUTES)
+        if not isinstance(expiration, int) or isinstance(expiration, bool):
+            return _violation("expirationInMinutes", "must be an integer", violated_rule="FORMAT")
+        if not 1 <= expiration <= MAX_EXPIRATION_MINUTES:
+            return _violation(
+                "expirationInMinutes",
+                f"must be between 1 and {MAX_EXPIRATION_MINUTES}",
+                violated_rule="MIN" if expiration < 1 else "MAX",
+            )
+        keys = body.get("assetKeys", ["src"])
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            return _violation("assetKeys", "must be a list of strings", violated_rule="FORMAT")
+        if len(keys) > 100:
+            return _violation("assetKeys", "must have at most 100 items", violated_rule="MAX_SIZE")
+        if any(len(k) > 100 for k in keys):
+            return _violation("assetKeys", "items must be at most 100 characters", "MAX_LENGTH")
+        name = body.get("downloadFileName")
+        if name is not None and (not isinstance(name, str) or len(name) > 100):
+            return _violation(
+                "downloadFileName", "must be at most 100 characters", violated_rule="MAX_LENGTH"
+            )
+        disposition = body.get("contentDisposition", "ATTACHMENT")
+        if disposition not in ("ATTACHMENT", "INLINE"):
+            return _violation(
+                "contentDisposition", "must be ATTACHMENT or INLINE", violated_rule="FORMAT"
+            )
+        redirect = body.get("expirationRedirectUrl")
+        if redirect is not None and not isinstance(redirect, str):
+            return _violation("expirationRedirectUrl", "must be a URL", violated_rule="FORMAT")
+        found, missing = self._lookup([file_id])
+        if missing is not None:
+            return missing
+        record = found[0]
+        unknown = [k for k in keys if k not in record.asset_keys]
+        if unknown:
+            return _violation(
+                "assetKeys",
+                f"Invalid asset key: {unknown[0]}",
+                violated_rule="OTHER",
+                rule_name="INVALID_ASSET_KEY",
+                data={"assetKey": unknown[0]},
+            )
+        folder = "ugd" if record.kind in ("document", "archive") else "media"
+        urls, issued = [], []
+        for key in keys:
+            token = secrets.token_urlsafe(32)
+            url = f"https://download-files.wixmp.com/{folder}/{record.id}?token={token}"
+            urls.append({"url": url, "assetKey": key})
+            issued.append(
+                IssuedLink(
+                    file_id=record.id,
+                    asset_key=key,
+                    url=url,
+                    token=token,
+                    expiration_minutes=expiration,
+                    expires_at=time.time() + expiration * 60,
+                    content_disposition=str(disposition),
+                    download_file_name=name,
+                    redirect_url=redirect,
+                )
+            )
+        with self._lock:
+            self._issued.extend(issued)
+        return web.json_response({"downloadUrls": urls})
+
+    def _get_file(self, request: web.Request, body: object) -> web.Response:
+        file_id = request.query.get("fileId")
+        if not file_id:
+            return _violation("fileId", "must not be empty", violated_rule="REQUIRED_FIELD")
+        found, missing = self._lookup([file_id])
+        if missing is not None:
+            return missing
+        return web.json_response({"file": found[0].descriptor})
+
+    def _get_files(self, request: web.Request, body: object) -> web.Response:
+        assert isinstance(body, dict)
+        ids = body.get("fileIds")
+        problem = _check_ids(ids, 100)
+        if problem is not None:
+            return problem
+        assert isinstance(ids, list)
+        found, missing = self._lookup(ids)
+        if missing is not None:
+            return missing
+        return web.json_response({"files": [r.descriptor for r in found]})
+
+    def _generate_files_download_url(self, request: web.Request, body: object) -> web.Response:
+        assert isinstance(body, dict)
+        denied = self._permission("MEDIA.SITE_MEDIA_FILES_DOWNLOAD")
+        if denied is not None:
+            return denied
+        ids = body.get("fileIds")
+        problem = _check_ids(ids, 1000)
+        if problem is not None:
+            return problem
+        assert isinstance(ids, list)
+        _, missing = self._lookup(ids)
+        if missing is not None:
+            return missing
+        return web.json_response(
+            {"downloadUrl": f"https://archive.wixmp.com/archive/wix/{secrets.token_hex(16)}"}
+        )
+
+
+def _resolve_file_id(raw: str) -> str:
+    """A bare id, or the id inside a ``wix:<type>://v1/[ugd/]<id>/<name>#…`` media URL."""
+    if raw.startswith("wix:") and "://v1/" in raw:
+        rest = raw.split("://v1/", 1)[1].removeprefix("ugd/")
+        for stop in ("/", "#"):
+            rest = rest.split(stop, 1)[0]
+        return unquote(rest)
+    return raw
+
+
+def _check_ids(ids: object, limit: int) -> web.Response | None:
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        return _violation("fileIds", "must be a list of file ids", violated_rule="FORMAT")
+    if not 1 <= len(ids) <= limit:
+        return _violation(
+            "fileIds",
+            f"must have between 1 and {limit} items",
+            violated_rule="MIN_SIZE" if not ids else "MAX_SIZE",
+        )
+    if any(len(i) > 1000 for i in ids):
+        return _violation("fileIds", "items must be at most 1000 characters", "MAX_LENGTH")
+    return None
+
+
+def _error(
+    status: int,
+    message: str,
+    code: str,
+    *,
+    description: str | None = None,
+    data: Mapping[str, object] | None = None,
+) -> web.Response:
+    return web.json_response(
+        {
+            "message": message,
+            "details": {
+                "applicationError": {
+                    "code": code,
+                    "description": description or message,
+                    "data": dict(data or {}),
+                }
+            },
+        },
+        status=status,
+    )
+
+
+def _violation(
+    field_name: str,
+    description: str,
+    violated_rule: str,
+    *,
+    rule_name: str | None = None,
+    data: Mapping[str, object] | None = None,
+    message: str | None = None,
+) -> web.Response:
+    violation: dict[str, object] = {
+        "field": field_name,
+        "description": description,
+        "violatedRule": violated_rule,
+        "data": dict(data or {}),
+    }
+    if rule_name is not None:
+        violation["ruleName"] = rule_name
+    return web.json_response(
+        {
+            "message": message or f"{field_name}: {description}",
+            "details": {"validationError": {"fieldViolations": [violation]}},
+        },
+        status=400,
+    )
+
+
+def _invalid_request(field_name: str, description: str) -> web.Response:
+    # Real Wix answers carry extra keys such as errorCode (contract §4).
+    return web.json_response(
+        {
+            "message": "Invalid request message",
+            "errorCode": -100,
+            "details": {
+                "validationError": {
+                    "fieldViolations": [{"field": field_name, "description": description}]
+                }
+            },
+        },
+        status=400,
+    )
+
+
+def _ietf(status: int, error: str, description: str) -> web.Response:
+    return web.json_response({"error": error, "error_description": description}, status=status)
+
+
+def _fault_response(fault: _Fault) -> web.Response:
+    assert fault.status is not None
+    headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
+    body = fault.body
+    if body is None:
+        if fault.status >= 500:
+            # "System errors are sent empty by design" (contract §4).
+            body = {"message": "", "details": {}}
+        else:
+            code, message = _DEFAULT_CODES.get(fault.status, ("UNKNOWN", "Error"))
+            body = {
+                "message": message,
+                "details": {"applicationError": {"code": code, "description": message}},
+            }
+    if isinstance(body, str | bytes):
+        return web.Response(
+            status=fault.status,
+            body=body.encode() if isinstance(body, str) else body,
+            content_type="text/plain" if body else None,
+            headers=headers,
+        )
+    return web.json_response(body, status=fault.status, headers=headers)
+
+
+def _descriptor(
+    file_id: str, *, kind: str, name: str, private: bool, size: int, renditions: Sequence[str]
+) -> dict[str, object]:
+    """A FileDescriptor shaped like Wix's (contract §3.5). Private files: media URLs empty."""
+
+    def media_url(url: str) -> str:
+        return "" if private else url
+
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    thumbnail = f"https://static.wixstatic.com/media/{file_id.split('.', maxsplit=1)[0]}f002.jpg"
+    media: dict[str, object]
+    if kind in ("image", "vector"):
+        folder = "media" if kind == "image" else "shapes"
+        url = f"https://static.wixstatic.com/{folder}/{file_id}"
+        image = {
+            "id": file_id,
+            "url": media_url(url),
+            "height": 800,
+            "width": 1200,
+            "filename": name,
+        }
+        media = {
+            kind: {
+                "image": image,
+                "colors": {"prominent": {"hex": "#336699"}, "palette": []},
+                "faces": [],
+                "previewImage": image,
+            }
+        }
+        thumbnail = url
+    elif kind == "video":
+        url = f"https://video.wixstatic.com/video/{file_id}/file"
+        resolutions: list[dict[str, object]] = []
+        for key in renditions:
+            quality, _, fmt = key.partition(".")
+            width, height = _HEIGHTS.get(quality, (0, 0))
+            resolutions.append(
+                {
+                    "url": media_url(
+                        f"https://video.wixstatic.com/video/{file_id}/{quality}/{fmt}/file.{fmt}"
+                    ),
+                    "height": height,
+                    "width": width,
+                    "format": fmt,
+                    "quality": quality,
+                    "sizeInBytes": str(size // 2),
+                    "filename": f"file.{fmt}",
+                }
+            )
+        resolutions.append(
+            {
+                "url": media_url(
+                    f"https://files.wix.com/site/media/video/{file_id}/{uuid.uuid4()}/repackage/hls"
+                ),
+                "height": 0,
+                "width": 0,
+                "format": "hls",
+            }
+        )
+        resolutions.append(
+            {
+                "url": media_url(
+                    f"https://video.wixstatic.com/video/{file_id}/storyboard/144p/mp4/file.mp4"
+                ),
+                "height": 144,
+                "width": 256,
+                "format": "mp4",
+                "quality": "144p",
+            }
+        )
+        poster = f"https://static.wixstatic.com/media/{file_id}f000.jpg"
+        media = {
+            "video": {
+                "id": file_id,
+                "url": media_url(url),
+                "filename": name,
+                "sizeInBytes": str(size),
+                "resolutions": resolutions,
+                "posters": [
+                    {
+                        "id": f"{file_id}f000.jpg",
+                        "url": media_url(poster),
+                        "height": 720,
+                        "width": 1280,
+                    }
+                ],
+            }
+        }
+        thumbnail = f"https://static.wixstatic.com/media/{file_id}f002.jpg"
+    elif kind == "audio":
+        url = f"https://static.wixstatic.com/mp3/{file_id}"
+        assets = [
+            {
+                "id": f"{file_id}/{key}",
+                "url": media_url(url),
+                "filename": key,
+                "format": key.rpartition(".")[2],
+                "sizeInBytes": str(size),
+            }
+            for key in renditions
+        ]
+        media = {
+            "audio": {
+                "id": file_id,
+                "assets": assets,
+                "bitrate": 320,
+                "format": "mp3",
+                "duration": 215,
+                "sizeInBytes": str(size),
+            }
+        }
+    else:  # document, archive
+        url = _USRFILES + file_id
+        media = {
+            kind: {"id": file_id, "url": media_url(url), "filename": name, "sizeInBytes": str(size)}
+        }
+    return {
+        "id": file_id,
+        "displayName": name,
+        "url": url,  # static URL; for a private file it answers 403 (contract §3.1)
+        "parentFolderId": "media-root",
+        "hash": secrets.token_hex(16),
+        "sizeInBytes": str(size),
+        "private": private,
+        "mediaType": _MEDIA_TYPES[kind],
+        "media": media,
+        "operationStatus": "READY",
+        "thumbnailUrl": thumbnail,
+        "labels": [],
+        "createdDate": now,
+        "updatedDate": now,
+        "siteId": FakeWix.SITE_ID,
+        "state": "OK",
+    }
