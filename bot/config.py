@@ -249,9 +249,9 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     repeats the value that was given, since that might be a secret.
     """
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as error:
-        problems = []
+        problems: list[str] = []
         for detail in error.errors(include_input=False, include_url=False):
             field = str(detail["loc"][0]) if detail["loc"] else ""
             if not field:

@@ -175,7 +175,7 @@ def test_missing_wix_credentials_say_how_to_get_them() -> None:
     ],
 )
 def test_require_slack_names_what_is_missing(env: dict[str, str], expected: str) -> None:
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[call-arg,arg-type]
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
     with pytest.raises(SettingsError, match=expected):
         settings.require_slack()
 

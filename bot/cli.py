@@ -1,0 +1,346 @@
+"""The ``medialink`` command: parse, link, check, serve.
+
+Exit codes: 0 all well, 1 some file or check failed, 2 bad input or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, TextIO
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.durations import parse_duration
+from bot.logs import configure_logging
+from bot.services import build_services, build_wix_client
+from bot.wix.errors import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    WixError,
+)
+from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError
+from bot.wix.refs import ParseResult, parse_media_refs
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# A well-formed file ID that no site has: `check` asks Wix for a link to it, so
+# the answer shows whether the credentials may generate links at all.
+_PROBE_FILE_ID = "000000_00000000000000000000000000000000~mv2.jpg"
+
+
+class UsageError(Exception):
+    """Bad input on the command line; ``str()`` says what to do."""
+
+
+def _duration_arg(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _assets_arg(text: str) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in text.split(",") if key.strip())
+    if not keys:
+        raise argparse.ArgumentTypeError("name at least one rendition, for example src,720p.mp4")
+    return keys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medialink",
+        description="Expiring download links for Wix media files.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    parse = commands.add_parser(
+        "parse",
+        help="list the Wix media references in text (offline, no credentials)",
+        description="List the Wix media references in TEXT, or in standard input.",
+    )
+    parse.add_argument("text", nargs="*", metavar="TEXT")
+    parse.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    link = commands.add_parser(
+        "link",
+        help="make expiring download links for Wix media URLs",
+        description="Make expiring download links for the Wix media in URL... (or stdin).",
+    )
+    link.add_argument("urls", nargs="*", metavar="URL")
+    link.add_argument(
+        "--expires", type=_duration_arg, metavar="DURATION", help="how long links last (e.g. 2h)"
+    )
+    link.add_argument(
+        "--assets",
+        type=_assets_arg,
+        default=(),
+        metavar="KEYS",
+        help="comma-separated renditions (default: src, the original)",
+    )
+    link.add_argument("--name", metavar="FILENAME", help="file name for the download")
+    link.add_argument("--inline", action="store_true", help="open in the browser, not download")
+    link.add_argument("--redirect", metavar="URL", help="https page an expired link shows")
+    link.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    commands.add_parser(
+        "check",
+        help="check the settings and reach Wix and Slack",
+        description="Validate the settings and reach Wix (and Slack, if configured).",
+    )
+    commands.add_parser("serve", help="run the Slack app")
+    return parser
+
+
+def _read_text(args: Sequence[str], stdin: TextIO) -> str:
+    if args:
+        return "\n".join(args)
+    if stdin.isatty():
+        raise UsageError("give the text as arguments, or pipe it in on standard input")
+    return stdin.read()
+
+
+# parse ------------------------------------------------------------------------------------
+
+
+def parse_to_json(result: ParseResult) -> dict[str, Any]:
+    return {
+        "refs": [
+            {
+                "file_id": ref.file_id,
+                "media_type": str(ref.media_type),
+                "filename": ref.filename,
+                "source": ref.source,
+            }
+            for ref in result.refs
+        ],
+        "rejected": [{"text": item.text, "reason": item.reason} for item in result.rejected],
+    }
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        out.write("\n")
+
+
+def run_parse(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    result = parse_media_refs(_read_text(args.text, stdin))
+    if args.json:
+        json.dump(parse_to_json(result), out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    if result.refs:
+        rows = [["FILE ID", "TYPE", "FILENAME", "SOURCE"]]
+        rows += [
+            [ref.file_id, str(ref.media_type), ref.filename or "-", _short(ref.source, 60)]
+            for ref in result.refs
+        ]
+        _table(rows, out)
+    else:
+        out.write("No Wix media references found.\n")
+    for item in result.rejected:
+        out.write(f"skipped {_short(item.text, 60)}: {item.reason}\n")
+    return EXIT_OK
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# link -------------------------------------------------------------------------------------
+
+
+def describe_error(error: WixError) -> str:
+    """A sentence for a person; never a status dump, never a secret."""
+    if isinstance(error, NotFoundError):
+        return "not found in this site's Media Manager"
+    if isinstance(error, PermissionDeniedError):
+        return (
+            "the Wix key may not make download links; "
+            "it needs the 'Manage Media Manager' permission"
+        )
+    if isinstance(error, AuthenticationError):
+        return (
+            "Wix did not accept the credentials; "
+            "check WIX_API_KEY and WIX_SITE_ID (or the OAuth app settings)"
+        )
+    if isinstance(error, BadRequestError):
+        return f"Wix refused the request: {error.message or 'bad request'}"
+    return f"Wix is unavailable right now ({type(error).__name__}); try again in a minute"
+
+
+def links_to_json(results: Sequence[FileLinks]) -> dict[str, Any]:
+    return {
+        "files": [
+            {
+                "file_id": result.file_id,
+                "links": [{"asset_key": link.asset_key, "url": link.url} for link in result.links],
+                "expires_at": result.expires_at.isoformat() if result.expires_at else None,
+                "error": describe_error(result.error) if result.error else None,
+            }
+            for result in results
+        ]
+    }
+
+
+def _print_links(results: Sequence[FileLinks], out: TextIO) -> None:
+    for result in results:
+        out.write(f"{result.display_name} ({result.file_id})\n")
+        if result.error is not None:
+            out.write(f"  error: {describe_error(result.error)}\n")
+        for key in result.invalid_asset_keys:
+            out.write(f"  rendition {key!r} does not exist for this file\n")
+        for link in result.links:
+            out.write(f"  {link.asset_key}: {link.url}\n")
+        if result.expires_at is not None and result.links:
+            out.write(f"  expires {result.expires_at:%Y-%m-%d %H:%M} UTC\n")
+
+
+async def _link(settings: Settings, args: argparse.Namespace, text: str, out: TextIO) -> int:
+    parsed = parse_media_refs(text, max_refs=settings.medialink_max_refs)
+    for item in parsed.rejected:
+        sys.stderr.write(f"skipped {_short(item.text, 60)}: {item.reason}\n")
+    if not parsed.refs:
+        raise UsageError("no Wix media URL or file ID found; try `medialink parse` to see why")
+    options = LinkOptions(
+        expires_in=args.expires,
+        asset_keys=args.assets,
+        redirect_url=args.redirect,
+        download_file_name=args.name,
+        inline=args.inline,
+    )
+    services = build_services(settings)
+    try:
+        results = await services.links.generate(parsed.refs, options)
+    finally:
+        await services.aclose()
+    if args.json:
+        json.dump(links_to_json(results), out, indent=2)
+        out.write("\n")
+    else:
+        _print_links(results, out)
+    return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
+def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    text = _read_text(args.urls, stdin)
+    if args.redirect is not None and not args.redirect.lower().startswith("https://"):
+        raise UsageError("--redirect must be an https:// URL")
+    settings = load_settings()
+    settings.wix_credentials()
+    return asyncio.run(_link(settings, args, text, out))
+
+
+# check ------------------------------------------------------------------------------------
+
+
+async def _check_wix(settings: Settings) -> str | None:
+    """None when Wix accepts the credentials for link generation, else what to fix."""
+    client = build_wix_client(settings)
+    try:
+        await client.generate_file_download_url(_PROBE_FILE_ID, expiration_minutes=1)
+    except (NotFoundError, BadRequestError):
+        # Reached, authenticated and allowed to ask; the probe file just does not
+        # exist. UNCONFIRMED that Wix checks permission before looking the file up.
+        return None
+    except WixError as error:
+        return describe_error(error)
+    finally:
+        await client.aclose()
+    return None
+
+
+async def _check_slack(settings: Settings) -> str | None:
+    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
+    from slack_sdk.web.async_client import AsyncWebClient  # noqa: PLC0415
+
+    assert settings.slack_bot_token is not None  # noqa: S101 - require_slack() checked it
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    try:
+        await client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown_error")
+        return f"Slack refused SLACK_BOT_TOKEN ({code}); copy it again from 'OAuth & Permissions'"
+    except (SlackClientError, OSError, TimeoutError) as error:
+        return f"could not reach Slack at SLACK_API_URL ({type(error).__name__})"
+    return None
+
+
+async def _check(settings: Settings, out: TextIO) -> int:
+    failures = 0
+    problem = await _check_wix(settings)
+    out.write(f"{'ok  ' if problem is None else 'FAIL'} Wix: {problem or 'credentials accepted'}\n")
+    failures += problem is not None
+    slack_configured = settings.slack_bot_token is not None
+    if slack_configured:
+        try:
+            settings.require_slack()
+            problem = await _check_slack(settings)
+        except SettingsError as error:
+            problem = "; ".join(error.problems)
+        out.write(f"{'ok  ' if problem is None else 'FAIL'} Slack: {problem or 'token accepted'}\n")
+        failures += problem is not None
+    else:
+        out.write("skip Slack: SLACK_BOT_TOKEN is not set\n")
+    return EXIT_OK if failures == 0 else EXIT_FAILED
+
+
+def run_check(out: TextIO) -> int:
+    settings = load_settings()
+    settings.wix_credentials()
+    out.write("ok   settings\n")
+    return asyncio.run(_check(settings, out))
+
+
+# serve ------------------------------------------------------------------------------------
+
+
+def run_serve() -> int:
+    settings = load_settings()
+    settings.wix_credentials()
+    settings.require_slack()
+    configure_logging(settings.log_level)
+    from bot.run import serve  # noqa: PLC0415 - the Slack stack loads only for `serve`
+
+    asyncio.run(serve(settings))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stdin = stdin or sys.stdin
+    out = sys.stdout
+    if args.command != "serve":
+        configure_logging("WARNING")
+    try:
+        if args.command == "parse":
+            return run_parse(args, stdin, out)
+        if args.command == "link":
+            return run_link(args, stdin, out)
+        if args.command == "check":
+            return run_check(out)
+        return run_serve()
+    except SettingsError as error:
+        sys.stderr.write(f"{error}\nSee .env.example for every setting.\n")
+        return EXIT_USAGE
+    except (UsageError, LinkOptionsError) as error:
+        sys.stderr.write(f"medialink {args.command}: {error}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The services the Slack app and the CLI share, built from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.config import Settings, WixApiKeyCredentials
+from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
+from bot.wix.client import RetryPolicy, WixMediaClient
+from bot.wix.links import LinkService
+
+
+@dataclass(slots=True)
+class Services:
+    links: LinkService
+    max_refs: int
+
+    async def aclose(self) -> None:
+        await self.links.client.aclose()
+
+
+def build_wix_auth(settings: Settings) -> WixAuth:
+    credentials = settings.wix_credentials()
+    if isinstance(credentials, WixApiKeyCredentials):
+        return ApiKeyAuth(credentials.api_key, credentials.site_id)
+    return OAuthClientCredentials(
+        credentials.client_id,
+        credentials.client_secret,
+        credentials.instance_id,
+        token_url=f"{settings.wix_api_url}/oauth2/token",
+    )
+
+
+def build_wix_client(
+    settings: Settings,
+    *,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> WixMediaClient:
+    return WixMediaClient(
+        build_wix_auth(settings),
+        base_url=settings.wix_api_url,
+        retry=retry or RetryPolicy(),
+        sleep=sleep or asyncio.sleep,
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> Services:
+    """Everything MediaLink needs to make links; does no I/O."""
+    links = LinkService(
+        build_wix_client(settings, retry=retry, sleep=sleep),
+        default_expiry=settings.medialink_default_expiry,
+        max_expiry=settings.medialink_max_expiry,
+        default_redirect_url=settings.medialink_expiration_redirect_url,
+    )
+    return Services(links=links, max_refs=settings.medialink_max_refs)

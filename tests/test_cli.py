@@ -1,0 +1,280 @@
+"""The `medialink` command, run as people run it: argv in, stdout/stderr and exit code out."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.fakes.wix import FakeWix
+from tests.wix.test_refs import CATALOGUE
+
+CLI = [sys.executable, "-m", "bot.cli"]
+IMAGE_URL = "https://static.wixstatic.com/media/2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg"
+
+
+@pytest.fixture
+def wix() -> Iterator[FakeWix]:
+    with FakeWix() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "WIX_", "MEDIALINK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def api_key_env(wix: FakeWix) -> dict[str, str]:
+    return {
+        "WIX_API_KEY": FakeWix.API_KEY,
+        "WIX_SITE_ID": FakeWix.SITE_ID,
+        "WIX_API_URL": wix.base_url,
+    }
+
+
+def oauth_env(wix: FakeWix) -> dict[str, str]:
+    return {
+        "WIX_CLIENT_ID": FakeWix.CLIENT_ID,
+        "WIX_CLIENT_SECRET": FakeWix.CLIENT_SECRET,
+        "WIX_INSTANCE_ID": FakeWix.INSTANCE_ID,
+        "WIX_API_URL": wix.base_url,
+    }
+
+
+def run(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    code = main(argv, stdin=io.StringIO(stdin))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_parse_json_has_exactly_the_documented_shape(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = f"see <{IMAGE_URL}|photo> and https://archive.wixmp.com/archive/wix/7d332530d35c465aa4a0e71d1737909d"
+    code, out, _ = run(["parse", "--json", text], capsys, monkeypatch)
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"refs", "rejected"}
+    [ref] = data["refs"]
+    assert set(ref) == {"file_id", "media_type", "filename", "source"}
+    assert ref["file_id"] == "2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg"
+    assert ref["media_type"] == "image"
+    assert ref["source"] == IMAGE_URL
+    [rejected] = data["rejected"]
+    assert set(rejected) == {"text", "reason"}
+    assert "archive.wixmp.com" in rejected["text"]
+    assert rejected["reason"]
+
+
+def test_parse_reads_stdin_and_prints_a_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = f"{IMAGE_URL}\nwix:video://v1/4acbb8_5646ee01a5524905af4f2e7c567cbbce/clip.mp4#posterUri=x\n"
+    code, out, _ = run(["parse"], capsys, monkeypatch, stdin=stdin)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["FILE", "ID", "TYPE", "FILENAME", "SOURCE"]
+    assert "2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg" in lines[1]
+    assert "4acbb8_5646ee01a5524905af4f2e7c567cbbce" in lines[2]
+    assert "video" in lines[2]
+
+
+def test_parse_needs_no_credentials_and_says_when_nothing_is_found(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["parse", "nothing to see here"], capsys, monkeypatch)
+    assert code == 0
+    assert "No Wix media references found" in out
+
+
+@pytest.mark.parametrize("auth", ["api_key", "oauth"])
+def test_link_json_against_the_fake_with_both_auth_methods(
+    auth: str,
+    wix: FakeWix,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image = wix.add_file(kind="image")
+    video = wix.add_file(kind="video")
+    env = api_key_env(wix) if auth == "api_key" else oauth_env(wix)
+    code, out, err = run(
+        ["link", image, video, "--expires", "2h", "--json"], capsys, monkeypatch, env
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) == {"files"}
+    assert [item["file_id"] for item in data["files"]] == [image, video]
+    for item in data["files"]:
+        assert set(item) == {"file_id", "links", "expires_at", "error"}
+        assert item["error"] is None
+        assert item["expires_at"].endswith("+00:00")
+        [link] = item["links"]
+        assert link["asset_key"] == "src"
+        assert link["url"].startswith("https://download-files.wixmp.com/")
+    bodies = [r.json for r in wix.requests_to("generate-file-download-url")]
+    assert all(isinstance(b, dict) and b["expirationInMinutes"] == 120 for b in bodies)
+    if auth == "oauth":
+        assert wix.tokens_issued == 1
+
+
+def test_link_with_assets_and_a_failure_exits_1(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = wix.add_file(kind="video")
+    missing = "abcdef_0123456789abcdef0123456789abcdef~mv2.jpg"
+    code, out, _ = run(
+        ["link", video, missing, "--assets", "src,nonexistent.mp4", "--json"],
+        capsys,
+        monkeypatch,
+        api_key_env(wix),
+    )
+    assert code == 1
+    files = json.loads(out)["files"]
+    assert [link["asset_key"] for link in files[0]["links"]] == ["src"]
+    assert files[1]["links"] == []
+    assert "not found" in files[1]["error"]
+
+
+def test_link_text_output_names_each_file(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = wix.add_file(kind="image", display_name="team-photo.jpg")
+    code, out, _ = run(["link", image], capsys, monkeypatch, api_key_env(wix))
+    assert code == 0
+    assert "team-photo.jpg" in out
+    assert "src: https://download-files.wixmp.com/" in out
+    assert "expires" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["link", IMAGE_URL, "--expires", "8d"], "at most 7 days"),
+        (["link", IMAGE_URL, "--redirect", "http://x.example"], "--redirect must be an https"),
+        (["link", "no urls here"], "no Wix media URL"),
+    ],
+)
+def test_link_bad_input_exits_2_with_a_clear_message(
+    argv: list[str],
+    expected: str,
+    wix: FakeWix,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, _, err = run(argv, capsys, monkeypatch, api_key_env(wix))
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err
+    assert wix.requests_to("generate-file-download-url") == []
+
+
+def test_link_bad_duration_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["link", IMAGE_URL, "--expires", "soon"], capsys, monkeypatch)
+    assert exited.value.code == 2
+    assert "45m, 2h, 7d" in capsys.readouterr().err
+
+
+def test_link_without_credentials_says_what_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(["link", IMAGE_URL], capsys, monkeypatch)
+    assert code == 2
+    assert "WIX_API_KEY" in err
+    assert "WIX_SITE_ID" in err
+
+
+def test_check_passes_against_the_fake(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["check"], capsys, monkeypatch, api_key_env(wix))
+    assert code == 0, out
+    assert "ok   Wix" in out
+
+
+def test_check_fails_with_a_wrong_key_and_says_what_to_fix(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = api_key_env(wix) | {"WIX_API_KEY": "IST.wrong-key"}
+    code, out, _ = run(["check"], capsys, monkeypatch, env)
+    assert code == 1
+    assert "FAIL Wix" in out
+    assert "WIX_API_KEY" in out
+    assert "wrong-key" not in out
+
+
+def test_check_reports_a_read_only_key(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wix.key_permissions = "read"
+    code, out, _ = run(["check"], capsys, monkeypatch, api_key_env(wix))
+    assert code == 1
+    assert "Manage Media Manager" in out
+
+
+def test_check_with_bad_settings_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(["check"], capsys, monkeypatch, {"PORT": "x", "WIX_API_KEY": "k"})
+    assert code == 2
+    assert "PORT is not valid" in err
+
+
+def test_console_script_runs_in_a_fresh_process(wix: FakeWix, tmp_path: Path) -> None:
+    image = wix.add_file(kind="image")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIX_", "SLACK_"))}
+    env |= api_key_env(wix)
+    parsed = subprocess.run(
+        [*CLI, "parse", "--json", IMAGE_URL], capture_output=True, text=True, check=True, env=env
+    )
+    assert json.loads(parsed.stdout)["refs"][0]["media_type"] == "image"
+    linked = subprocess.run(
+        [*CLI, "link", "--json"],
+        input=image,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert linked.returncode == 0, linked.stderr
+    assert json.loads(linked.stdout)["files"][0]["file_id"] == image
+
+
+@pytest.mark.parametrize(("text", "file_id", "media_type", "filename"), CATALOGUE)
+def test_parse_json_gets_every_catalogue_form_right(
+    text: str,
+    file_id: str,
+    media_type: str,
+    filename: str | None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, _ = run(["parse", "--json", text], capsys, monkeypatch)
+    assert code == 0
+    [ref] = json.loads(out)["refs"]
+    assert (ref["file_id"], ref["media_type"], ref["filename"]) == (
+        file_id,
+        str(media_type),
+        filename,
+    )
