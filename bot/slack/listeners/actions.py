@@ -1,0 +1,159 @@
+"""The reply's buttons.
+
+Every button that changes something carries the whole state of its message in its
+value (``bot.slack.state``), re-validated on each click: today's expiry cap, the file
+IDs, and that the clicker is the person the reply was made for. Link buttons open a
+URL in the browser but still reach the app, so they are acknowledged and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks import (
+    ACTION_DISMISS,
+    ACTION_DM,
+    ACTION_REGENERATE,
+    ACTION_SHARE,
+    EXPIRY_ACTION,
+    LINK_ACTION,
+    RENDITION_ACTION,
+    render_dm_copy,
+    render_notice,
+    render_shared_reply,
+)
+from bot.slack.delivery import (
+    delete_original,
+    deliver_ephemeral,
+    deliver_in_channel,
+    send_to_dm,
+)
+from bot.slack.listeners import (
+    SlackDeps,
+    channel_id_of,
+    links_for_state,
+    remade_link_reply,
+    user_id_of,
+)
+from bot.slack.state import LinkState, StateError, decode_state
+from bot.slack.words import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def tell(
+        text: str,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        """A short ephemeral note under the reply (the reply itself stays)."""
+        await deliver_ephemeral(
+            [render_notice(text)],
+            respond=respond,
+            client=client,
+            channel_id=channel_id_of(body),
+            user_id=user_id_of(body),
+        )
+
+    async def clicked_state(
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> LinkState | None:
+        """The clicked button's state, or None after telling the person why not."""
+        action = (body.get("actions") or [{}])[0]
+        try:
+            return decode_state(
+                str(action.get("value") or ""),
+                max_expiry=deps.max_expiry,
+                max_files=deps.max_refs,
+                user_id=user_id_of(body),
+            )
+        except StateError as error:
+            logger.info("button refused: %s", type(error).__name__)
+            await tell(str(error), body, respond, client)
+            return None
+
+    async def acknowledge_link(ack: AsyncAck) -> None:
+        await ack()
+
+    async def remake_links(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        """Regenerate, a new expiry, or other renditions: the state says which; replace in place."""
+        await ack()
+        state = await clicked_state(body, respond, client)
+        if state is None:
+            return
+        messages = await remade_link_reply(deps, state)
+        await deliver_ephemeral(
+            messages,
+            respond=respond,
+            client=client,
+            channel_id=channel_id_of(body),
+            user_id=state.user_id,
+            replace_original=True,
+        )
+
+    async def share_in_channel(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        if not deps.share_enabled:  # the button is hidden then; this is a forged or old click
+            await tell(SHARE_DISABLED, body, respond, client)
+            return
+        state = await clicked_state(body, respond, client)
+        if state is None:
+            return
+        results = [result for result in await links_for_state(deps.links, state) if result.ok]
+        if not results:
+            await tell(NOTHING_TO_SHARE, body, respond, client)
+            return
+        delivery = await deliver_in_channel(
+            render_shared_reply(results, shared_by=state.user_id),
+            respond=respond,
+            client=client,
+            channel_id=channel_id_of(body),
+        )
+        if not delivery.complete:
+            await tell(SHARE_FAILED, body, respond, client)
+
+    async def send_copy_to_dm(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        state = await clicked_state(body, respond, client)
+        if state is None:
+            return
+        results = await links_for_state(deps.links, state)
+        delivery = await send_to_dm(render_dm_copy(results), client=client, user_id=state.user_id)
+        await tell(DM_SENT if delivery.complete else DM_FAILED, body, respond, client)
+
+    async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await delete_original(respond)
+
+    app.action(LINK_ACTION)(acknowledge_link)
+    app.action(ACTION_REGENERATE)(remake_links)
+    app.action(EXPIRY_ACTION)(remake_links)
+    app.action(RENDITION_ACTION)(remake_links)
+    app.action(ACTION_SHARE)(share_in_channel)
+    app.action(ACTION_DM)(send_copy_to_dm)
+    app.action(ACTION_DISMISS)(dismiss)

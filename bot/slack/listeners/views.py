@@ -1,0 +1,136 @@
+"""The form's submission: check it inline, then post the links to the chosen conversation.
+
+Bad input stays in the form, next to its field (``response_action: errors``). Good
+input closes the form (an empty ack) and the links go, ephemerally, through the
+response_url Slack made for the conversation picker (``response_url_enabled``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks import (
+    ASSETS_ACTION,
+    ASSETS_BLOCK,
+    CONVERSATION_ACTION,
+    CONVERSATION_BLOCK,
+    EXPIRY_BLOCK,
+    EXPIRY_SELECT_ACTION,
+    MODAL_CALLBACK_ID,
+    URLS_ACTION,
+    URLS_BLOCK,
+)
+from bot.slack.delivery import deliver_ephemeral
+from bot.slack.listeners import SlackDeps, new_link_reply, user_id_of
+from bot.slack.options import parse_asset_keys
+from bot.slack.words import (
+    MODAL_NEEDS_CONVERSATION,
+    MODAL_NEEDS_URLS,
+    describe_error,
+)
+from bot.wix.links import LinkOptions, LinkOptionsError
+from bot.wix.refs import parse_media_refs
+
+MAX_ERROR_CHARS = 300
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def submit_link_form(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+    ) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        errors: dict[str, str] = {}
+
+        found = parse_media_refs(_input(values, URLS_BLOCK, URLS_ACTION), max_refs=deps.max_refs)
+        if not found.refs:
+            reason = f" ({found.rejected[0].reason})" if found.rejected else ""
+            errors[URLS_BLOCK] = MODAL_NEEDS_URLS + reason
+
+        asset_keys: tuple[str, ...] = ()
+        assets_text = _input(values, ASSETS_BLOCK, ASSETS_ACTION)
+        if assets_text.strip():
+            asset_keys, problem = parse_asset_keys(assets_text)
+            if problem:
+                errors[ASSETS_BLOCK] = problem
+
+        options = LinkOptions(expires_in=_expiry(values), asset_keys=asset_keys)
+        try:
+            deps.links.check_options(options)
+        except LinkOptionsError as error:
+            errors.setdefault(EXPIRY_BLOCK, describe_error(error))
+
+        target = _response_target(body, view, values)
+        if target is None:
+            errors[CONVERSATION_BLOCK] = MODAL_NEEDS_CONVERSATION
+        if errors or target is None:
+            await ack(
+                response_action="errors",
+                errors={block: _clip(text) for block, text in errors.items()},
+            )
+            return
+        await ack()
+        response_url, channel_id = target
+
+        user_id = user_id_of(body)
+        messages = await new_link_reply(
+            deps, user_id=user_id, refs=found.refs, options=options, rejected=found.rejected
+        )
+        await deliver_ephemeral(
+            messages,
+            respond=AsyncRespond(response_url=response_url),
+            client=client,
+            channel_id=channel_id,
+            user_id=user_id,
+        )
+
+    app.view(MODAL_CALLBACK_ID)(submit_link_form)
+
+
+def _input(values: dict[str, Any], block_id: str, action_id: str) -> str:
+    state = (values.get(block_id) or {}).get(action_id) or {}
+    value = state.get("value")
+    return value if isinstance(value, str) else ""
+
+
+def _expiry(values: dict[str, Any]) -> timedelta | None:
+    state = (values.get(EXPIRY_BLOCK) or {}).get(EXPIRY_SELECT_ACTION) or {}
+    selected = state.get("selected_option") or {}
+    try:
+        minutes = int(selected.get("value", ""))
+    except (TypeError, ValueError):
+        return None  # untouched or unreadable: the default expiry
+    return timedelta(minutes=minutes)
+
+
+def _response_target(
+    body: dict[str, Any], view: dict[str, Any], values: dict[str, Any]
+) -> tuple[str, str | None] | None:
+    """The picker's response_url and conversation.
+
+    Slack puts ``response_urls`` at the top of the payload (where Bolt looks); the
+    documented example shows it inside ``view``, so both places are read.
+    """
+    urls = body.get("response_urls") or view.get("response_urls") or []
+    entry = next(
+        (u for u in urls if isinstance(u, dict) and u.get("block_id") == CONVERSATION_BLOCK),
+        urls[0] if urls and isinstance(urls[0], dict) else None,
+    )
+    if entry is None or not isinstance(entry.get("response_url"), str):
+        return None
+    picked = (values.get(CONVERSATION_BLOCK) or {}).get(CONVERSATION_ACTION) or {}
+    channel_id = entry.get("channel_id") or picked.get("selected_conversation")
+    return entry["response_url"], channel_id if isinstance(channel_id, str) else None
+
+
+def _clip(text: str) -> str:
+    # Shown as plain text under the field, so no mrkdwn escaping: just a length cap.
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

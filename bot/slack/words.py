@@ -1,0 +1,184 @@
+"""What MediaLink says to people: errors in plain words, usage and notices.
+
+Errors stay typed data until they reach Slack; this is the one place they become
+sentences. No sentence here ever carries a stack trace, a token or a signed URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.durations import DURATION_HELP, format_duration
+from bot.wix.errors import (
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    InvalidAssetKeyError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitError,
+    WixAPIError,
+    WixConnectionError,
+    WixError,
+    WixResponseError,
+)
+from bot.wix.links import ORIGINAL, LinkOptionsError
+
+COMMAND = "/medialink"
+
+WIX_BUSY = "Wix is busy right now, so no link was made. Try again in a moment."
+KEY_LACKS_PERMISSION = (
+    "Wix refused: MediaLink's Wix API key lacks the “Manage Media Manager” permission. "
+    "A Wix site admin must fix the key (or give MediaLink a new one); "
+    "there is nothing you can do from here."
+)
+KEY_NOT_ACCEPTED = (
+    "Wix did not accept MediaLink's credentials. A Wix site admin must fix MediaLink's "
+    "Wix API key (it needs the “Manage Media Manager” permission)."
+)
+NOT_FOUND = (
+    "Wix has no such file on the site MediaLink is connected to. It may have been "
+    "deleted, or it may belong to another Wix site."
+)
+NO_SUCH_RENDITION = "Wix has no such rendition of this file."
+APP_NOT_INSTALLED = (
+    "Wix says MediaLink is not set up on this site. A Wix site admin must install or reconnect it."
+)
+UNREADABLE_ANSWER = "Wix sent an answer MediaLink could not read. Try again in a moment."
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on MediaLink's side and no links were made. "
+    "Try again; if it keeps happening, tell whoever runs MediaLink."
+)
+NO_REFERENCES = "I found no Wix media links or file IDs there."
+NO_REFERENCES_IN_MESSAGE = (
+    "I found no Wix media links in that message. MediaLink works on links to files in "
+    "a Wix Media Manager, such as https://static.wixstatic.com/media/… or wix:image://v1/…"
+)
+SHARE_DISABLED = "Sharing links in channels is switched off for MediaLink in this workspace."
+DM_SENT = "Sent a copy to your DMs with MediaLink. It stays there after you reload Slack."
+DM_FAILED = (
+    "I could not send the copy to your DMs. Your links are still here; try again in a moment."
+)
+SHARE_FAILED = (
+    "I could not post the links in this conversation. Your links are still here, "
+    "only you can see them."
+)
+NOTHING_TO_SHARE = "None of these files has a link right now, so there is nothing to share."
+MODAL_NEEDS_URLS = "Paste at least one Wix media URL or file ID."
+MODAL_NEEDS_CONVERSATION = "Choose the conversation to post your links in."
+
+USAGE = "\n".join(
+    [
+        "*MediaLink* makes private, expiring download links for files in your Wix Media Manager.",
+        "",
+        "*Use*",
+        f"• `{COMMAND} <Wix media URLs or file IDs> [options]`",
+        "• Or the *Get download links* shortcut on a message with Wix links,",
+        "   or the *Wix download links* shortcut, which opens a form.",
+        "",
+        "*Options* (any order)",
+        f"• `expires=2h` (also `--expires 2h`): how long the links work: {DURATION_HELP}",
+        "• `assets=src,720p.mp4`: which renditions (`src` or `original` is the original file)",
+        "• `name=contract.pdf`: the file name to download as",
+        "• `inline`: open in the browser instead of downloading",
+        "• `redirect=https://…`: the page shown once a link has expired",
+        "",
+        "*Examples*",
+        f"• `{COMMAND} https://static.wixstatic.com/media/2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg`",
+        f"• `{COMMAND} expires=1d wix:document://v1/ugd/2d321c_8011271dcba949cd84faf9dc8b5431f0.pdf/report.pdf`",
+        f"• `{COMMAND} assets=720p.mp4 inline <video URL>`",
+        "",
+        "Only you see the links. They expire; the buttons under them make fresh ones.",
+    ]
+)
+
+
+def describe_error(error: BaseException) -> str:
+    """A sentence for a person about why one file got no link."""
+    if isinstance(error, InvalidAssetKeyError):
+        return NO_SUCH_RENDITION
+    if isinstance(error, NotFoundError):
+        return NOT_FOUND
+    if isinstance(error, PermissionDeniedError):
+        return KEY_LACKS_PERMISSION
+    if isinstance(error, AuthenticationError):
+        return KEY_NOT_ACCEPTED
+    if is_busy(error):
+        return WIX_BUSY
+    if isinstance(error, PreconditionFailedError):
+        return APP_NOT_INSTALLED
+    if isinstance(error, WixResponseError):
+        return UNREADABLE_ANSWER
+    if isinstance(error, LinkOptionsError):
+        return _sentence(str(error))
+    if isinstance(error, BadRequestError):
+        return "Wix refused to make a link for this file" + _support_hint(error) + "."
+    if isinstance(error, WixAPIError):
+        return "Wix could not make a link for this file" + _support_hint(error) + "."
+    if isinstance(error, WixError):
+        return "Wix could not make a link for this file. Try again in a moment."
+    return SOMETHING_WENT_WRONG
+
+
+def is_busy(error: BaseException | None) -> bool:
+    """Whether trying again soon may work: Wix is rate limiting, failing or unreachable."""
+    return isinstance(error, RateLimitError | InternalServerError | WixConnectionError)
+
+
+def fell_back_note(invalid_keys: Sequence[str]) -> str:
+    """For a file whose requested renditions Wix did not have."""
+    shown = ", ".join(f"`{escape_clip(key, 40)}`" for key in invalid_keys[:5])
+    more = f" and {len(invalid_keys) - 5} more" if len(invalid_keys) > 5 else ""
+    noun = "rendition" if len(invalid_keys) == 1 else "renditions"
+    return f"Wix has no {shown}{more} {noun} of this file, so here is the original instead."
+
+
+def missing_keys_note(invalid_keys: Sequence[str]) -> str:
+    """For a file that has some, not all, of the renditions asked for."""
+    shown = ", ".join(f"`{escape_clip(key, 40)}`" for key in invalid_keys[:5])
+    more = f" and {len(invalid_keys) - 5} more" if len(invalid_keys) > 5 else ""
+    return f"Wix has no {shown}{more} for this file; the rest are here."
+
+
+def option_problems(problems: Sequence[str]) -> str:
+    lines = "\n".join(f"• {_sentence(problem)}" for problem in problems)
+    return f"I could not use that command:\n{lines}\n\nType `{COMMAND} help` for examples."
+
+
+def asset_label(asset_key: str) -> str:
+    """A link button's label: "Original" for the original, else the rendition's key."""
+    return "Original" if asset_key == ORIGINAL else asset_key
+
+
+def expiry_label(minutes: int) -> str:
+    labels = {15: "15 min", 60: "1 hour", 1440: "1 day", 10080: "7 days"}
+    return labels.get(minutes) or format_duration_minutes(minutes)
+
+
+def format_duration_minutes(minutes: int) -> str:
+    return format_duration(timedelta(minutes=minutes))
+
+
+def _support_hint(error: WixAPIError) -> str:
+    # The request ID lets Wix support find the call; it reveals nothing secret.
+    if error.request_id:
+        return f" (Wix said HTTP {error.status}; request ID `{escape_clip(error.request_id, 80)}`)"
+    return f" (Wix said HTTP {error.status})"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def escape_clip(text: str, limit: int) -> str:
+    """Clip to ``limit`` characters (an ellipsis marks the cut), then escape for mrkdwn."""
+    cleaned = "".join(" " if ord(c) < 32 else c for c in text).replace("`", "'")
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
