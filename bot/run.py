@@ -1,0 +1,39 @@
+"""``medialink serve``: build everything from Settings, serve, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.server import start_http_server, start_socket_mode, wait_for_stop_signal
+from bot.services import build_services
+
+logger = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings) -> None:
+    services = build_services(settings)
+    app = build_app(settings, services)
+    try:
+        if settings.slack_app_token is not None:
+            handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
+            logger.info("MediaLink is connected to Slack over Socket Mode")
+            try:
+                await wait_for_stop_signal()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+        else:
+            server = await start_http_server(app, host=settings.host, port=settings.port)
+            logger.info(
+                "MediaLink is listening on %s:%d (POST /slack/events, GET /healthz)",
+                settings.host,
+                server.port,
+            )
+            try:
+                await wait_for_stop_signal()
+            finally:
+                await server.close()
+    finally:
+        await services.aclose()
+        logger.info("MediaLink stopped")

@@ -1,0 +1,84 @@
+"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.bolt_fixes import apply_bolt_fixes
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+# Slack's payloads are small; a cap keeps a hostile body from costing memory.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_web_app(app: AsyncApp) -> web.Application:
+    """The aiohttp application for HTTP mode: one URL for commands, interactivity and events."""
+    apply_bolt_fixes()
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    web_app.router.add_post(EVENTS_PATH, slack_events)
+    web_app.router.add_get(HEALTH_PATH, healthz)
+    return web_app
+
+
+@dataclass(slots=True)
+class RunningServer:
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_http_server(app: AsyncApp, *, host: str, port: int) -> RunningServer:
+    """Serve ``app`` on host:port (0 picks a free port) until ``close()``."""
+    runner = web.AppRunner(create_web_app(app), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = port
+    if runner.addresses:
+        bound_port = int(runner.addresses[0][1])
+    return RunningServer(runner=runner, host=host, port=bound_port)
+
+
+async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    """Connect to Slack over Socket Mode (``apps.connections.open`` on the app's API URL)."""
+    handler = AsyncSocketModeHandler(app, app_token, web_client=app.client)
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+    return handler
+
+
+async def wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
