@@ -1,0 +1,1443 @@
+"""A loopback fake of Slack: the Web API, response_url webhooks and Socket Mode.
+
+``FakeSlack`` serves, on 127.0.0.1 and a random port, in its own thread with its
+own event loop (so the app under test, on the test's loop, talks to it over real
+HTTP exactly as it would talk to slack.com):
+
+- ``POST /api/<method>``: the Web API as ``slack_sdk``'s ``AsyncWebClient`` calls it
+  (arguments in the query string, a form body or a JSON body; the token as
+  ``Authorization: Bearer``). It checks the token type and the granted scopes,
+  enforces the Block Kit limits of the contract (section 7) and answers with
+  Slack's documented shapes: ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``
+  (HTTP 200), ``ratelimited`` as HTTP 429 with ``Retry-After``.
+- ``POST /response/<id>``: a response_url. It answers ``200 ok``, or like an
+  incoming webhook ``400 invalid_blocks`` / ``400 no_text`` / ``404 ...``; it allows
+  5 uses within 30 minutes; it models what the user sees (a new ephemeral
+  message, ``replace_original`` / ``delete_original`` on the message that held the
+  clicked button, ``in_channel`` posts).
+- ``GET /socket``: a Socket Mode WebSocket. It sends ``hello``, then the envelopes
+  a test queues, and records the acks by ``envelope_id``.
+
+Where Slack's behaviour is not documented (contract section 14: the status of an
+expired or over-used response_url), the fake picks a plausible answer and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-1111-2222-medialinkfake"
+APP_TOKEN = "xapp-1-A0MEDIALNK-3333-medialinkfake"
+TEAM_ID = "T0MEDIALNK"
+TEAM_DOMAIN = "medialink-test"
+APP_ID = "A0MEDIALNK"
+BOT_USER_ID = "U0MEDIABOT"
+BOT_ID = "B0MEDIABOT"
+DEFAULT_SCOPES = ("commands", "chat:write")
+
+# Documented limits (contract section 7).
+MAX_MESSAGE_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_BLOCK_ID = 255
+MAX_ACTION_ID = 255
+MAX_ACTIONS_ELEMENTS = 25
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_URL = 3000
+MAX_SELECT_OPTIONS = 100
+MAX_PLACEHOLDER = 150
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_HEADER_TEXT = 150
+MAX_INPUT_LABEL = 2000
+MAX_MODAL_TITLE = 24
+MAX_CALLBACK_ID = 255
+MAX_PRIVATE_METADATA = 3000
+MAX_MESSAGE_TEXT = 40_000  # Slack truncates or refuses (msg_too_long) beyond this
+MAX_ATTACHMENTS = 100
+
+# response_url budget (contract section 4).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0
+TRIGGER_LIFETIME = 3.0
+
+# Scopes each method needs (one of them); methods not listed need none.
+_METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "conversations.open": ("channels:manage", "groups:write", "im:write", "mpim:write"),
+    "conversations.history": (
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "mpim:history",
+    ),
+    "users.info": ("users:read",),
+}
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+
+Json = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- Block Kit
+
+
+class _BlockKitChecker:
+    """Collects Block Kit problems as Slack words them: ``message [json-pointer:/path]``."""
+
+    def __init__(self, surface: Literal["message", "modal"]) -> None:
+        self.surface = surface
+        self.errors: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.append(f"{message} [json-pointer:{path}]")
+
+    def keys(self, obj: Mapping[str, Any], path: str, allowed: frozenset[str]) -> None:
+        for key in obj:
+            if key not in allowed:
+                self.fail(f"{path}/{key}", "invalid additional property")
+
+    def string(self, value: object, path: str, *, max_len: int, min_len: int = 1) -> None:
+        if not isinstance(value, str):
+            self.fail(path, "must be a string")
+        elif len(value) < min_len:
+            self.fail(path, f"must be at least {min_len} characters")
+        elif len(value) > max_len:
+            self.fail(path, f"must be less than {max_len + 1} characters")
+
+    def text(self, obj: object, path: str, *, max_len: int, plain_only: bool = False) -> None:
+        if not isinstance(obj, dict):
+            self.fail(path, "must be a text object")
+            return
+        kind = obj.get("type")
+        if kind not in ("plain_text", "mrkdwn") or (plain_only and kind != "plain_text"):
+            self.fail(f"{path}/type", "must be plain_text" if plain_only else "invalid type")
+            return
+        allowed = {"type", "text"} | ({"emoji"} if kind == "plain_text" else {"verbatim"})
+        self.keys(obj, path, frozenset(allowed))
+        self.string(obj.get("text"), f"{path}/text", max_len=max_len)
+
+    def blocks(self, blocks: object, path: str = "/blocks") -> None:
+        if not isinstance(blocks, list):
+            self.fail(path, "must be an array")
+            return
+        limit = MAX_MESSAGE_BLOCKS if self.surface == "message" else MAX_MODAL_BLOCKS
+        if len(blocks) > limit:
+            self.fail(path, f"no more than {limit} items allowed")
+        block_ids: set[str] = set()
+        for index, block in enumerate(blocks):
+            self.block(block, f"{path}/{index}", block_ids)
+
+    def block(self, block: object, path: str, block_ids: set[str]) -> None:
+        if not isinstance(block, dict):
+            self.fail(path, "must be an object")
+            return
+        block_id = block.get("block_id")
+        if block_id is not None:
+            self.string(block_id, f"{path}/block_id", max_len=MAX_BLOCK_ID)
+            if isinstance(block_id, str):
+                if block_id in block_ids:
+                    self.fail(f"{path}/block_id", "duplicate block_id")
+                block_ids.add(block_id)
+        kind = block.get("type")
+        checker = _BLOCKS.get(kind) if isinstance(kind, str) else None
+        if checker is None:
+            self.fail(f"{path}/type", "unsupported type")
+            return
+        checker(self, block, path)
+
+    # -- blocks
+
+    def section(self, block: Json, path: str) -> None:
+        self.keys(block, path, _SECTION_KEYS)
+        if "text" not in block and "fields" not in block:
+            self.fail(path, "must provide text or fields")
+        if "text" in block:
+            self.text(block["text"], f"{path}/text", max_len=MAX_SECTION_TEXT)
+        if "fields" in block:
+            fields = block["fields"]
+            if not isinstance(fields, list) or not fields:
+                self.fail(f"{path}/fields", "must be a non-empty array")
+            else:
+                if len(fields) > MAX_SECTION_FIELDS:
+                    self.fail(f"{path}/fields", f"no more than {MAX_SECTION_FIELDS} items allowed")
+                for index, item in enumerate(fields):
+                    self.text(item, f"{path}/fields/{index}", max_len=MAX_FIELD_TEXT)
+        if "accessory" in block:
+            self.element(block["accessory"], f"{path}/accessory", context="section")
+
+    def actions(self, block: Json, path: str) -> None:
+        self.keys(block, path, _ACTIONS_KEYS)
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            self.fail(f"{path}/elements", "must be a non-empty array")
+            return
+        if len(elements) > MAX_ACTIONS_ELEMENTS:
+            self.fail(f"{path}/elements", f"no more than {MAX_ACTIONS_ELEMENTS} items allowed")
+        action_ids: set[str] = set()
+        for index, element in enumerate(elements):
+            item_path = f"{path}/elements/{index}"
+            self.element(element, item_path, context="actions")
+            action_id = element.get("action_id") if isinstance(element, dict) else None
+            if isinstance(action_id, str):
+                if action_id in action_ids:
+                    self.fail(f"{item_path}/action_id", "duplicate action_id")
+                action_ids.add(action_id)
+
+    def context(self, block: Json, path: str) -> None:
+        self.keys(block, path, _CONTEXT_KEYS)
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            self.fail(f"{path}/elements", "must be a non-empty array")
+            return
+        if len(elements) > MAX_CONTEXT_ELEMENTS:
+            self.fail(f"{path}/elements", f"no more than {MAX_CONTEXT_ELEMENTS} items allowed")
+        for index, element in enumerate(elements):
+            item_path = f"{path}/elements/{index}"
+            if isinstance(element, dict) and element.get("type") == "image":
+                self.image_element(element, item_path)
+            else:
+                self.text(element, item_path, max_len=MAX_SECTION_TEXT)
+
+    def divider(self, block: Json, path: str) -> None:
+        self.keys(block, path, frozenset({"type", "block_id"}))
+
+    def header(self, block: Json, path: str) -> None:
+        self.keys(block, path, frozenset({"type", "block_id", "text"}))
+        self.text(block.get("text"), f"{path}/text", max_len=MAX_HEADER_TEXT, plain_only=True)
+
+    def image(self, block: Json, path: str) -> None:
+        self.keys(block, path, frozenset({"type", "block_id", "image_url", "alt_text", "title"}))
+        self.string(block.get("image_url"), f"{path}/image_url", max_len=3000)
+        self.string(block.get("alt_text"), f"{path}/alt_text", max_len=2000)
+        if "title" in block:
+            self.text(block["title"], f"{path}/title", max_len=2000, plain_only=True)
+
+    def rich_text(self, block: Json, path: str) -> None:
+        self.keys(block, path, frozenset({"type", "block_id", "elements"}))
+        if not isinstance(block.get("elements"), list):
+            self.fail(f"{path}/elements", "must be an array")
+
+    def markdown(self, block: Json, path: str) -> None:
+        self.keys(block, path, frozenset({"type", "block_id", "text"}))
+        self.string(block.get("text"), f"{path}/text", max_len=12_000)
+
+    def input(self, block: Json, path: str) -> None:
+        if self.surface != "modal":
+            self.fail(f"{path}/type", "input blocks are only allowed in views")
+            return
+        self.keys(
+            block,
+            path,
+            frozenset(
+                {"type", "block_id", "label", "element", "hint", "optional", "dispatch_action"}
+            ),
+        )
+        self.text(block.get("label"), f"{path}/label", max_len=MAX_INPUT_LABEL, plain_only=True)
+        if "hint" in block:
+            self.text(block["hint"], f"{path}/hint", max_len=MAX_INPUT_LABEL, plain_only=True)
+        if "optional" in block and not isinstance(block["optional"], bool):
+            self.fail(f"{path}/optional", "must be a boolean")
+        self.element(block.get("element"), f"{path}/element", context="input")
+
+    # -- elements
+
+    def element(self, element: object, path: str, *, context: str) -> None:
+        if not isinstance(element, dict):
+            self.fail(path, "must be an object")
+            return
+        kind = element.get("type")
+        if "action_id" in element:
+            self.string(element["action_id"], f"{path}/action_id", max_len=MAX_ACTION_ID)
+        if kind == "button" and context != "input":
+            self.button(element, path)
+        elif kind == "static_select":
+            self.static_select(element, path)
+        elif kind == "overflow" and context != "input":
+            self.overflow(element, path)
+        elif kind in ("conversations_select", "channels_select"):
+            self.conversation_select(element, path, context=context)
+        elif kind == "users_select":
+            self.keys(element, path, _USERS_SELECT_KEYS)
+        elif kind == "plain_text_input" and context == "input":
+            self.plain_text_input(element, path)
+        elif kind == "image" and context == "section":
+            self.image_element(element, path)
+        else:
+            self.fail(f"{path}/type", f"unsupported element type in {context}")
+
+    def button(self, element: Json, path: str) -> None:
+        self.keys(element, path, _BUTTON_KEYS)
+        self.text(element.get("text"), f"{path}/text", max_len=MAX_BUTTON_TEXT, plain_only=True)
+        if "value" in element:
+            self.string(element["value"], f"{path}/value", max_len=MAX_BUTTON_VALUE)
+        if "url" in element:
+            url = element["url"]
+            self.string(url, f"{path}/url", max_len=MAX_BUTTON_URL)
+            if isinstance(url, str) and not url.startswith(("https://", "http://")):
+                self.fail(f"{path}/url", "invalid_url")
+        if "style" in element and element["style"] not in ("primary", "danger"):
+            self.fail(f"{path}/style", "must be primary or danger")
+        if "accessibility_label" in element:
+            self.string(element["accessibility_label"], f"{path}/accessibility_label", max_len=75)
+        if "confirm" in element:
+            self.confirm(element["confirm"], f"{path}/confirm")
+
+    def confirm(self, obj: object, path: str) -> None:
+        if not isinstance(obj, dict):
+            self.fail(path, "must be an object")
+            return
+        self.keys(obj, path, frozenset({"title", "text", "confirm", "deny", "style"}))
+        self.text(obj.get("title"), f"{path}/title", max_len=100, plain_only=True)
+        self.text(obj.get("text"), f"{path}/text", max_len=300)
+        self.text(obj.get("confirm"), f"{path}/confirm", max_len=30, plain_only=True)
+        self.text(obj.get("deny"), f"{path}/deny", max_len=30, plain_only=True)
+        if "style" in obj and obj["style"] not in ("primary", "danger"):
+            self.fail(f"{path}/style", "must be primary or danger")
+
+    def option(self, obj: object, path: str) -> None:
+        if not isinstance(obj, dict):
+            self.fail(path, "must be an object")
+            return
+        self.keys(obj, path, frozenset({"text", "value", "description", "url"}))
+        self.text(obj.get("text"), f"{path}/text", max_len=MAX_OPTION_TEXT, plain_only=True)
+        self.string(obj.get("value"), f"{path}/value", max_len=MAX_OPTION_VALUE)
+        if "description" in obj:
+            self.text(obj["description"], f"{path}/description", max_len=MAX_OPTION_TEXT)
+
+    def options(self, options: object, path: str, *, max_items: int) -> list[Json]:
+        if not isinstance(options, list) or not options:
+            self.fail(path, "must be a non-empty array")
+            return []
+        if len(options) > max_items:
+            self.fail(path, f"no more than {max_items} items allowed")
+        for index, option in enumerate(options):
+            self.option(option, f"{path}/{index}")
+        return [option for option in options if isinstance(option, dict)]
+
+    def static_select(self, element: Json, path: str) -> None:
+        self.keys(element, path, _STATIC_SELECT_KEYS)
+        if "placeholder" in element:
+            self.text(
+                element["placeholder"],
+                f"{path}/placeholder",
+                max_len=MAX_PLACEHOLDER,
+                plain_only=True,
+            )
+        if ("options" in element) == ("option_groups" in element):
+            self.fail(path, "must provide exactly one of options or option_groups")
+        options: list[Json] = []
+        if "options" in element:
+            options = self.options(element["options"], f"{path}/options", max_items=100)
+        if "option_groups" in element:
+            groups = element["option_groups"]
+            if not isinstance(groups, list) or not groups or len(groups) > MAX_SELECT_OPTIONS:
+                self.fail(f"{path}/option_groups", "must have 1 to 100 items")
+            else:
+                for index, group in enumerate(groups):
+                    group_path = f"{path}/option_groups/{index}"
+                    if not isinstance(group, dict):
+                        self.fail(group_path, "must be an object")
+                        continue
+                    self.text(group.get("label"), f"{group_path}/label", max_len=75)
+                    options += self.options(
+                        group.get("options"), f"{group_path}/options", max_items=100
+                    )
+        if "initial_option" in element:
+            initial = element["initial_option"]
+            self.option(initial, f"{path}/initial_option")
+            if initial not in options:
+                self.fail(f"{path}/initial_option", "must match one of the options")
+        if "confirm" in element:
+            self.confirm(element["confirm"], f"{path}/confirm")
+
+    def overflow(self, element: Json, path: str) -> None:
+        self.keys(element, path, frozenset({"type", "action_id", "options", "confirm"}))
+        self.options(element.get("options"), f"{path}/options", max_items=5)
+
+    def conversation_select(self, element: Json, path: str, *, context: str) -> None:
+        self.keys(element, path, _CONVERSATIONS_SELECT_KEYS)
+        if "placeholder" in element:
+            self.text(
+                element["placeholder"],
+                f"{path}/placeholder",
+                max_len=MAX_PLACEHOLDER,
+                plain_only=True,
+            )
+        if element.get("response_url_enabled") and (context != "input" or self.surface != "modal"):
+            self.fail(
+                f"{path}/response_url_enabled",
+                "response_url_enabled is only allowed in input blocks in modals",
+            )
+
+    def plain_text_input(self, element: Json, path: str) -> None:
+        self.keys(element, path, _PLAIN_TEXT_INPUT_KEYS)
+        if "placeholder" in element:
+            self.text(
+                element["placeholder"],
+                f"{path}/placeholder",
+                max_len=MAX_PLACEHOLDER,
+                plain_only=True,
+            )
+        if "initial_value" in element:
+            self.string(element["initial_value"], f"{path}/initial_value", max_len=3000, min_len=0)
+        for key, low in (("min_length", 0), ("max_length", 1)):
+            value = element.get(key)
+            if value is not None and (not isinstance(value, int) or not low <= value <= 3000):
+                self.fail(f"{path}/{key}", f"must be an integer from {low} to 3000")
+
+    def image_element(self, element: Json, path: str) -> None:
+        self.keys(element, path, frozenset({"type", "image_url", "alt_text"}))
+        self.string(element.get("image_url"), f"{path}/image_url", max_len=3000)
+        self.string(element.get("alt_text"), f"{path}/alt_text", max_len=2000)
+
+
+_SECTION_KEYS = frozenset({"type", "block_id", "text", "fields", "accessory", "expand"})
+_ACTIONS_KEYS = frozenset({"type", "block_id", "elements"})
+_CONTEXT_KEYS = frozenset({"type", "block_id", "elements"})
+_BUTTON_KEYS = frozenset(
+    {"type", "text", "action_id", "url", "value", "style", "confirm", "accessibility_label"}
+)
+_STATIC_SELECT_KEYS = frozenset(
+    {
+        "type",
+        "action_id",
+        "placeholder",
+        "options",
+        "option_groups",
+        "initial_option",
+        "confirm",
+        "focus_on_load",
+    }
+)
+_CONVERSATIONS_SELECT_KEYS = frozenset(
+    {
+        "type",
+        "action_id",
+        "placeholder",
+        "initial_conversation",
+        "initial_channel",
+        "default_to_current_conversation",
+        "confirm",
+        "response_url_enabled",
+        "filter",
+        "focus_on_load",
+    }
+)
+_USERS_SELECT_KEYS = frozenset(
+    {"type", "action_id", "placeholder", "initial_user", "confirm", "focus_on_load"}
+)
+_PLAIN_TEXT_INPUT_KEYS = frozenset(
+    {
+        "type",
+        "action_id",
+        "placeholder",
+        "initial_value",
+        "multiline",
+        "min_length",
+        "max_length",
+        "dispatch_action_config",
+        "focus_on_load",
+    }
+)
+
+_BLOCKS: dict[str, Callable[[_BlockKitChecker, Json, str], None]] = {
+    "section": _BlockKitChecker.section,
+    "actions": _BlockKitChecker.actions,
+    "context": _BlockKitChecker.context,
+    "divider": _BlockKitChecker.divider,
+    "header": _BlockKitChecker.header,
+    "image": _BlockKitChecker.image,
+    "rich_text": _BlockKitChecker.rich_text,
+    "markdown": _BlockKitChecker.markdown,
+    "input": _BlockKitChecker.input,
+}
+
+
+def block_kit_errors(
+    blocks: object, *, surface: Literal["message", "modal"] = "message"
+) -> list[str]:
+    """Every Block Kit limit the blocks break, in Slack's ``[json-pointer:…]`` words."""
+    checker = _BlockKitChecker(surface)
+    checker.blocks(blocks)
+    return checker.errors
+
+
+def message_errors(body: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    """Why Slack would refuse a message body: ``(error code, details)``, or None."""
+    text = body.get("text")
+    blocks = body.get("blocks")
+    attachments = body.get("attachments")
+    if text is not None and not isinstance(text, str):
+        return "invalid_arguments", ["text must be a string"]
+    if not text and not blocks and not attachments:
+        return "no_text", []
+    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+        return "msg_too_long", []
+    if attachments is not None:
+        if not isinstance(attachments, list):
+            return "invalid_attachments", []
+        if len(attachments) > MAX_ATTACHMENTS:
+            return "too_many_attachments", []
+    if blocks is not None:
+        errors = block_kit_errors(blocks)
+        if errors:
+            return "invalid_blocks", errors
+    return None
+
+
+def modal_errors(view: object) -> list[str]:
+    """Why ``views.open`` would refuse a view (an empty list when it is valid)."""
+    checker = _BlockKitChecker("modal")
+    if not isinstance(view, dict):
+        return ["must be an object [json-pointer:/view]"]
+    checker.keys(view, "/view", _VIEW_KEYS)
+    if view.get("type") != "modal":
+        checker.fail("/view/type", "must be modal")
+    checker.text(view.get("title"), "/view/title", max_len=MAX_MODAL_TITLE, plain_only=True)
+    for key in ("submit", "close"):
+        if key in view:
+            checker.text(view[key], f"/view/{key}", max_len=MAX_MODAL_TITLE, plain_only=True)
+    if "callback_id" in view:
+        checker.string(view["callback_id"], "/view/callback_id", max_len=MAX_CALLBACK_ID)
+    if "private_metadata" in view:
+        checker.string(
+            view["private_metadata"],
+            "/view/private_metadata",
+            max_len=MAX_PRIVATE_METADATA,
+            min_len=0,
+        )
+    blocks = view.get("blocks")
+    checker.blocks(blocks, "/view/blocks")
+    has_inputs = isinstance(blocks, list) and any(
+        isinstance(block, dict) and block.get("type") == "input" for block in blocks
+    )
+    if has_inputs and "submit" not in view:
+        checker.fail("/view/submit", "submit is required when a view has input blocks")
+    return checker.errors
+
+
+_VIEW_KEYS = frozenset(
+    {
+        "type",
+        "title",
+        "blocks",
+        "close",
+        "submit",
+        "private_metadata",
+        "callback_id",
+        "clear_on_close",
+        "notify_on_close",
+        "external_id",
+        "submit_disabled",
+    }
+)
+
+
+def iter_elements(blocks: Sequence[Json]) -> Iterator[tuple[Json, Json]]:
+    """Every interactive element of a message or view, with the block it sits in."""
+    for block in blocks:
+        if block.get("type") == "actions":
+            for element in block.get("elements", []):
+                yield block, element
+        elif block.get("type") in ("section", "input"):
+            for key in ("accessory", "element"):
+                if isinstance(block.get(key), dict):
+                    yield block, block[key]
+
+
+# ---------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Web API request as the fake received and answered it."""
+
+    method: str
+    args: Json
+    token: str | None
+    content_type: str
+    status: int
+    response: Json
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        error = self.response.get("error")
+        return error if isinstance(error, str) else None
+
+
+@dataclass
+class Message:
+    """A message a user can see, as Slack would show it."""
+
+    id: str
+    channel: str
+    ts: str
+    ephemeral: bool
+    user: str | None  # who sees an ephemeral message
+    body: Json
+    source: str  # "response_url", "chat.postMessage", "chat.postEphemeral"
+    deleted: bool = False
+    history: list[Json] = field(default_factory=list)  # earlier bodies, oldest first
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text") or "")
+
+    @property
+    def blocks(self) -> list[Json]:
+        blocks = self.body.get("blocks")
+        return list(blocks) if isinstance(blocks, list) else []
+
+    @property
+    def in_channel(self) -> bool:
+        return not self.ephemeral
+
+    def elements(self) -> list[Json]:
+        return [element for _, element in iter_elements(self.blocks)]
+
+    def element(self, action_id: str) -> Json:
+        """The element with this ``action_id`` (AssertionError naming the ones there are)."""
+        for element in self.elements():
+            if element.get("action_id") == action_id:
+                return element
+        present = [str(element.get("action_id")) for element in self.elements()]
+        raise AssertionError(f"no element {action_id!r} in the message; it has {present}")
+
+    def block_of(self, action_id: str) -> Json:
+        for block, element in iter_elements(self.blocks):
+            if element.get("action_id") == action_id:
+                return block
+        raise AssertionError(f"no element {action_id!r} in the message")
+
+    def action_ids(self) -> list[str]:
+        return [str(element.get("action_id")) for element in self.elements()]
+
+    def button_urls(self) -> list[str]:
+        return [
+            str(element["url"])
+            for element in self.elements()
+            if element.get("type") == "button" and "url" in element
+        ]
+
+    def all_text(self) -> str:
+        """The message's text and every text in its blocks, for searching."""
+        return self.text + "\n" + "\n".join(_texts(self.blocks))
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("text"), str):
+            yield value["text"]
+        for key, item in value.items():
+            if key != "text" or not isinstance(item, str):
+                yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+@dataclass(frozen=True)
+class ResponsePost:
+    """One POST to a response_url and the fake's answer."""
+
+    url_id: str
+    body: Json
+    status: int
+    answer: str
+    message_id: str | None
+    at: float
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 200
+
+
+@dataclass
+class ResponseUrl:
+    id: str
+    url: str
+    channel: str
+    user: str
+    message_id: str | None  # the message holding the clicked button, if any
+    created: float
+    uses: int = 0
+    fail_status: int | None = None
+    fail_answer: str = ""
+    posts: list[ResponsePost] = field(default_factory=list)
+
+
+@dataclass
+class SocketEnvelope:
+    envelope_id: str
+    type: str
+    payload: Json
+    accepts_response_payload: bool
+    sent: bool = False
+    ack: Json | None = None
+    acked: bool = False
+
+
+@dataclass
+class _Injected:
+    error: str
+    status: int
+    retry_after: int | None
+    times: int
+    extra: Json
+
+
+# ---------------------------------------------------------------------------- the fake
+
+
+class FakeSlack:
+    """Loopback Slack; use as a context manager (or ``start()`` / ``stop()``)."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        team_id: str = TEAM_ID,
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.scopes = tuple(scopes)
+        self.team_id = team_id
+        # Channels the bot is a member of, for chat.postEphemeral / chat.postMessage
+        # to channels (None: a member everywhere). Direct messages to a user ID always work.
+        self.bot_channels: set[str] | None = None
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._clock_offset = 0.0
+        self._calls: list[ApiCall] = []
+        self._stray_posts: list[ResponsePost] = []  # to URLs the fake never issued
+        self._injected: dict[str, list[_Injected]] = {}
+        self._response_urls: dict[str, ResponseUrl] = {}
+        self._messages: dict[str, Message] = {}
+        self._views: dict[str, Json] = {}
+        self._triggers: dict[str, float] = {}
+        self._used_triggers: set[str] = set()
+        self._tickets: set[str] = set()
+        self._envelopes: dict[str, SocketEnvelope] = {}
+        self._socket_connections = 0
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._serve())
+            except BaseException as error:  # reported to start()
+                failure.append(error)
+                started.set()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self._shutdown())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-slack", daemon=True)
+        self._thread.start()
+        if not started.wait(10) or failure:
+            raise RuntimeError(f"FakeSlack did not start: {failure!r}")
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        self._loop = None
+        self._thread = None
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self._web_api)
+        app.router.add_post("/response/{url_id}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        self._socket_wakeup = asyncio.Event()
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def _shutdown(self) -> None:
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"fake slack stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- addresses
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL, for ``SLACK_API_URL`` (ends with a slash)."""
+        return f"{self.base_url}/api/"
+
+    # -- clock
+
+    def now(self) -> float:
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the fake's clock (response_url and trigger lifetimes) forward."""
+        with self._lock:
+            self._clock_offset += seconds
+
+    # -- test set-up
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08d}"
+
+    def new_ts(self) -> str:
+        return f"{int(self.now())}.{next(self._ids):06d}"
+
+    def new_trigger_id(self) -> str:
+        """A trigger ID as Slack puts in a payload; valid for one use within 3 seconds."""
+        trigger = f"{next(self._ids)}.{int(self.now())}.{uuid.uuid4().hex}"
+        with self._lock:
+            self._triggers[trigger] = self.now()
+        return trigger
+
+    def new_response_url(self, *, channel: str, user: str, message_id: str | None = None) -> str:
+        """A fresh response_url; with ``message_id`` it belongs to a click on that message."""
+        url_id = uuid.uuid4().hex
+        url = f"{self.base_url}/response/{url_id}"
+        with self._lock:
+            self._response_urls[url_id] = ResponseUrl(
+                id=url_id,
+                url=url,
+                channel=channel,
+                user=user,
+                message_id=message_id,
+                created=self.now(),
+            )
+        return url
+
+    def break_response_url(
+        self, url: str, *, status: int = 404, answer: str = "no_service"
+    ) -> None:
+        """Make a response_url fail from now on (as a revoked or unknown webhook would)."""
+        with self._lock:
+            record = self._response_urls[self._url_id(url)]
+            record.fail_status = status
+            record.fail_answer = answer
+
+    def inject(
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+        **extra: Any,
+    ) -> None:
+        """The next ``times`` calls of ``method`` fail with ``error``.
+
+        ``error="ratelimited"`` answers HTTP 429 with ``Retry-After`` (default 1 s).
+        """
+        if error == "ratelimited":
+            status = 429
+            retry_after = 1 if retry_after is None else retry_after
+        with self._lock:
+            self._injected.setdefault(method, []).append(
+                _Injected(error, status, retry_after, times, dict(extra))
+            )
+
+    # -- observations
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def response_url(self, url: str) -> ResponseUrl:
+        with self._lock:
+            return self._response_urls[self._url_id(url)]
+
+    def posts(self, url: str | None = None) -> list[ResponsePost]:
+        """POSTs to one response_url (or to all, and to unknown ones), in arrival order."""
+        with self._lock:
+            if url is not None:
+                return list(self._response_urls[self._url_id(url)].posts)
+            posts = [post for record in self._response_urls.values() for post in record.posts]
+            posts += self._stray_posts
+        return sorted(posts, key=lambda post: post.at)
+
+    def messages(
+        self,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[Message]:
+        """Messages in creation order; ``user`` keeps what that user can see."""
+        with self._lock:
+            found = list(self._messages.values())
+        return [
+            message
+            for message in found
+            if (include_deleted or not message.deleted)
+            and (channel is None or message.channel == channel)
+            and (user is None or not message.ephemeral or message.user == user)
+        ]
+
+    def message(self, message_id: str) -> Message:
+        with self._lock:
+            return self._messages[message_id]
+
+    def view(self, view_id: str) -> Json:
+        with self._lock:
+            return self._views[view_id]
+
+    def views(self) -> list[Json]:
+        with self._lock:
+            return list(self._views.values())
+
+    async def wait_until(
+        self, condition: Callable[[], bool], *, within: float = 5.0, what: str = "condition"
+    ) -> None:
+        """Poll ``condition`` from the test's loop until true; fail after ``within`` seconds."""
+        deadline = time.monotonic() + within
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {within} s waiting for {what}")
+            await asyncio.sleep(0.01)
+
+    def wait_until_sync(
+        self, condition: Callable[[], bool], *, within: float = 5.0, what: str = "condition"
+    ) -> None:
+        deadline = time.monotonic() + within
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {within} s waiting for {what}")
+            time.sleep(0.01)
+
+    async def wait_for_posts(
+        self, url: str, count: int = 1, *, within: float = 5.0
+    ) -> list[ResponsePost]:
+        """Wait until ``url`` has received ``count`` POSTs; returns them all."""
+        await self.wait_until(
+            lambda: len(self.posts(url)) >= count,
+            within=within,
+            what=f"{count} post(s) to the response_url",
+        )
+        return self.posts(url)
+
+    async def wait_for_calls(
+        self, method: str, count: int = 1, *, within: float = 5.0
+    ) -> list[ApiCall]:
+        await self.wait_until(
+            lambda: len(self.calls_to(method)) >= count,
+            within=within,
+            what=f"{count} call(s) to {method}",
+        )
+        return self.calls_to(method)
+
+    # -- Socket Mode (test side)
+
+    def send_envelope(
+        self, type_: str, payload: Json, *, accepts_response_payload: bool | None = None
+    ) -> str:
+        """Queue an envelope for the app's WebSocket; returns its ``envelope_id``."""
+        envelope = SocketEnvelope(
+            envelope_id=str(uuid.uuid4()),
+            type=type_,
+            payload=payload,
+            accepts_response_payload=(
+                type_ in ("slash_commands", "interactive")
+                if accepts_response_payload is None
+                else accepts_response_payload
+            ),
+        )
+        with self._lock:
+            self._envelopes[envelope.envelope_id] = envelope
+        loop, wakeup = self._loop, self._socket_wakeup
+        if loop is not None and wakeup is not None:
+            loop.call_soon_threadsafe(wakeup.set)
+        return envelope.envelope_id
+
+    def envelope(self, envelope_id: str) -> SocketEnvelope:
+        with self._lock:
+            return self._envelopes[envelope_id]
+
+    @property
+    def socket_connections(self) -> int:
+        with self._lock:
+            return self._socket_connections
+
+    async def wait_for_ack(self, envelope_id: str, *, within: float = 5.0) -> SocketEnvelope:
+        await self.wait_until(
+            lambda: self.envelope(envelope_id).acked,
+            within=within,
+            what=f"the ack of envelope {envelope_id}",
+        )
+        return self.envelope(envelope_id)
+
+    # -- Web API
+
+    async def _web_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        content_type = request.content_type
+        args, problem = await self._read_args(request)
+        token = self._token(request, args)
+        status, response = 200, {"ok": False, "error": problem}
+        headers: dict[str, str] = {}
+        if problem is None:
+            status, response, headers = self._answer(method, args, token)
+        with self._lock:
+            self._calls.append(ApiCall(method, args, token, content_type, status, response))
+        return web.json_response(response, status=status, headers=headers)
+
+    async def _read_args(self, request: web.Request) -> tuple[Json, str | None]:
+        args: Json = dict(request.query)
+        raw = await request.text()
+        if not raw:
+            return args, None
+        if request.content_type == "application/json":
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                return args, "invalid_json"
+            if not isinstance(body, dict):
+                return args, "invalid_json"
+            args.update(body)
+        elif request.content_type == "application/x-www-form-urlencoded":
+            args.update(parse_qsl(raw, keep_blank_values=True))
+        else:
+            return args, "invalid_post_type"
+        # Form bodies carry JSON arguments as strings.
+        for key in ("blocks", "attachments", "view"):
+            if isinstance(args.get(key), str):
+                try:
+                    args[key] = json.loads(args[key])
+                except ValueError:
+                    return args, "invalid_blocks_format" if key == "blocks" else "invalid_arguments"
+        return args, None
+
+    @staticmethod
+    def _token(request: web.Request, args: Json) -> str | None:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return header.removeprefix("Bearer ").strip()
+        token = args.pop("token", None)
+        return token if isinstance(token, str) else None
+
+    def _answer(
+        self, method: str, args: Json, token: str | None
+    ) -> tuple[int, Json, dict[str, str]]:
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token not in (self.bot_token, self.app_token):
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        wants_app_token = method in _APP_TOKEN_METHODS
+        if (token == self.app_token) != wants_app_token:
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        needed = _METHOD_SCOPES.get(method, ())
+        if needed and not set(needed) & set(self.scopes):
+            return 200, _missing_scope(needed, self.scopes), {}
+        injected = self._take_injected(method)
+        if injected is not None:
+            headers = {}
+            if injected.retry_after is not None:
+                headers["Retry-After"] = str(injected.retry_after)
+            return (
+                injected.status,
+                {"ok": False, "error": injected.error, **injected.extra},
+                headers,
+            )
+        handler = _HANDLERS.get(method)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if token == self.bot_token else {}
+        return 200, handler(self, args), headers
+
+    def _take_injected(self, method: str) -> _Injected | None:
+        with self._lock:
+            queue = self._injected.get(method)
+            if not queue:
+                return None
+            injected = queue[0]
+            injected.times -= 1
+            if injected.times <= 0:
+                queue.pop(0)
+            return injected
+
+    def _auth_test(self, _: Json) -> Json:
+        return {
+            "ok": True,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "MediaLink Test",
+            "user": "medialink",
+            "team_id": self.team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _is_member(self, channel: str) -> bool:
+        return self.bot_channels is None or channel in self.bot_channels
+
+    def _post_message(self, args: Json) -> Json:
+        channel = args.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        refused = message_errors(args)
+        if refused is not None:
+            return _refusal(*refused)
+        if channel[:1] in ("U", "W"):
+            # A user ID posts into the app's DM with that user (chat:write is enough).
+            channel = "D" + channel[1:]
+        elif not self._is_member(channel):
+            return {"ok": False, "error": "not_in_channel"}
+        message = self._add_message(
+            channel=channel, ephemeral=False, user=None, body=args, source="chat.postMessage"
+        )
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "message": {"type": "message", "bot_id": BOT_ID, "ts": message.ts, **_content(args)},
+        }
+
+    def _post_ephemeral(self, args: Json) -> Json:
+        channel, user = args.get("channel"), args.get("user")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not isinstance(user, str) or not user:
+            return {"ok": False, "error": "user_not_in_channel"}
+        refused = message_errors(args)
+        if refused is not None:
+            return _refusal(*refused)
+        if not self._is_member(channel):
+            # What Slack answers for a DM or private channel the bot is not in.
+            return {"ok": False, "error": "channel_not_found"}
+        message = self._add_message(
+            channel=channel, ephemeral=True, user=user, body=args, source="chat.postEphemeral"
+        )
+        return {"ok": True, "message_ts": message.ts}
+
+    def _conversations_open(self, args: Json) -> Json:
+        users = str(args.get("users") or "")
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        first = users.split(",", maxsplit=1)[0]
+        return {"ok": True, "channel": {"id": "D" + first[1:]}}
+
+    def _views_open(self, args: Json) -> Json:
+        trigger = args.get("trigger_id")
+        with self._lock:
+            issued = self._triggers.get(trigger) if isinstance(trigger, str) else None
+            used = trigger in self._used_triggers
+            if issued is not None:
+                self._used_triggers.add(str(trigger))
+        # views.open documents one error for a bad trigger, with the reason in messages.
+        if issued is None:
+            return _invalid_arguments(["invalid `trigger_id`"])
+        if used:
+            return _invalid_arguments(["invalid `trigger_id`: trigger_exchanged"])
+        if self.now() - issued > TRIGGER_LIFETIME:
+            return _invalid_arguments(["invalid `trigger_id`: trigger_expired"])
+        view = args.get("view")
+        errors = modal_errors(view)
+        if errors:
+            return _invalid_arguments(errors)
+        assert isinstance(view, dict)
+        view_id = self.new_id("V")
+        opened: Json = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": "modal",
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            "state": {"values": {}},
+            "hash": f"{int(self.now())}.{uuid.uuid4().hex[:8]}",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            **view,
+        }
+        with self._lock:
+            self._views[view_id] = opened
+        return {"ok": True, "view": opened}
+
+    def _connections_open(self, _: Json) -> Json:
+        ticket = uuid.uuid4().hex
+        with self._lock:
+            self._tickets.add(ticket)
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={ticket}"}
+
+    def _add_message(
+        self, *, channel: str, ephemeral: bool, user: str | None, body: Json, source: str
+    ) -> Message:
+        message = Message(
+            id=self.new_id("M"),
+            channel=channel,
+            ts=self.new_ts(),
+            ephemeral=ephemeral,
+            user=user,
+            body=_content(body),
+            source=source,
+        )
+        with self._lock:
+            self._messages[message.id] = message
+        return message
+
+    # -- response_url
+
+    @staticmethod
+    def _url_id(url: str) -> str:
+        return url.rstrip("/").rsplit("/", 1)[-1]
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        url_id = request.match_info["url_id"]
+        raw = await request.text()
+        body: Json = {}
+        status, answer, message_id = 200, "ok", None
+        live = False
+        with self._lock:
+            record = self._response_urls.get(url_id)
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            body = parsed
+        if record is None:
+            status, answer = 404, "no_service"
+        elif record.fail_status is not None:
+            status, answer = record.fail_status, record.fail_answer
+        elif self.now() - record.created > RESPONSE_URL_LIFETIME:
+            # Status and body after 30 minutes are UNCONFIRMED (contract section 14).
+            status, answer = 404, "expired_url"
+        elif record.uses >= RESPONSE_URL_USES:
+            # Likewise for the 6th use.
+            status, answer = 404, "used_url"
+        else:
+            # Every post to a live URL spends one of its 5 uses, accepted or not.
+            live = True
+            if request.content_type != "application/json" or not isinstance(parsed, dict):
+                status, answer = 400, "invalid_payload"
+            else:
+                status, answer, message_id = self._deliver(record, body)
+        post = ResponsePost(
+            url_id=url_id,
+            body=body,
+            status=status,
+            answer=answer,
+            message_id=message_id,
+            at=time.monotonic(),
+        )
+        with self._lock:
+            if record is None:
+                self._stray_posts.append(post)
+            else:
+                if live:
+                    record.uses += 1
+                record.posts.append(post)
+        return web.Response(status=status, text=answer, content_type="text/plain")
+
+    def _deliver(self, record: ResponseUrl, body: Json) -> tuple[int, str, str | None]:
+        response_type = body.get("response_type", "ephemeral")
+        if response_type not in ("ephemeral", "in_channel"):
+            return 400, "invalid_payload", None
+        with self._lock:
+            source = self._messages.get(record.message_id) if record.message_id else None
+        has_content = any(body.get(key) for key in ("text", "blocks", "attachments"))
+        if body.get("delete_original") is True:
+            if source is None:
+                # Only a click's response_url can delete (contract section 4).
+                return 404, "message_not_found", None
+            if not has_content:
+                with self._lock:
+                    source.deleted = True
+                return 200, "ok", source.id
+        refused = message_errors(body)
+        if refused is not None:
+            # Webhook style: a bare 400 with the code, no details (contract section 7).
+            return 400, refused[0], None
+        if body.get("delete_original") is True and source is not None:
+            with self._lock:
+                source.deleted = True  # delete, then post the new message below
+        elif body.get("replace_original") is True and source is not None and not source.deleted:
+            with self._lock:
+                source.history.append(source.body)
+                source.body = _content(body)
+            return 200, "ok", source.id
+        ephemeral = response_type != "in_channel"
+        message = self._add_message(
+            channel=record.channel,
+            ephemeral=ephemeral,
+            user=record.user if ephemeral else None,
+            body=body,
+            source="response_url",
+        )
+        return 200, "ok", message.id
+
+    # -- Socket Mode (app side)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        with self._lock:
+            valid = ticket in self._tickets
+            self._tickets.discard(ticket)
+        if not valid:
+            return web.Response(status=401, text="invalid ticket")
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        with self._lock:
+            self._socket_connections += 1
+            self._sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        sender = asyncio.create_task(self._send_envelopes(ws))
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._record_ack(message.data)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            with self._lock:
+                self._sockets.remove(ws)
+        return ws
+
+    async def _send_envelopes(self, ws: web.WebSocketResponse) -> None:
+        assert self._socket_wakeup is not None
+        while not ws.closed:
+            with self._lock:
+                pending = [env for env in self._envelopes.values() if not env.sent]
+                for envelope in pending:
+                    envelope.sent = True
+            for envelope in pending:
+                await ws.send_json(
+                    {
+                        "envelope_id": envelope.envelope_id,
+                        "type": envelope.type,
+                        "payload": envelope.payload,
+                        "accepts_response_payload": envelope.accepts_response_payload,
+                        "retry_attempt": 0,
+                        "retry_reason": "",
+                    }
+                )
+            self._socket_wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._socket_wakeup.wait(), 0.2)
+
+    def _record_ack(self, data: str) -> None:
+        try:
+            ack = json.loads(data)
+        except ValueError:
+            return
+        if not isinstance(ack, dict) or not isinstance(ack.get("envelope_id"), str):
+            return
+        with self._lock:
+            envelope = self._envelopes.get(ack["envelope_id"])
+            if envelope is not None:
+                envelope.acked = True
+                payload = ack.get("payload")
+                envelope.ack = payload if isinstance(payload, dict) else None
+
+
+def _content(body: Mapping[str, Any]) -> Json:
+    keep = ("text", "blocks", "attachments", "unfurl_links", "unfurl_media", "response_type")
+    return {key: body[key] for key in keep if key in body}
+
+
+def _refusal(error: str, details: list[str]) -> Json:
+    answer: Json = {"ok": False, "error": error}
+    if details:
+        answer["errors"] = details
+        answer["response_metadata"] = {"messages": [f"[ERROR] {detail}" for detail in details]}
+    return answer
+
+
+def _invalid_arguments(messages: list[str]) -> Json:
+    return {
+        "ok": False,
+        "error": "invalid_arguments",
+        "response_metadata": {"messages": [f"[ERROR] {message}" for message in messages]},
+    }
+
+
+def _missing_scope(needed: Sequence[str], provided: Sequence[str]) -> Json:
+    return {
+        "ok": False,
+        "error": "missing_scope",
+        "needed": ",".join(needed),
+        "provided": ",".join(provided),
+    }
+
+
+_HANDLERS: dict[str, Callable[[FakeSlack, Json], Json]] = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._post_message,
+    "chat.postEphemeral": FakeSlack._post_ephemeral,
+    "conversations.open": FakeSlack._conversations_open,
+    "views.open": FakeSlack._views_open,
+    "apps.connections.open": FakeSlack._connections_open,
+}

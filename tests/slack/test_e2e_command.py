@@ -1,0 +1,275 @@
+"""``/medialink`` end to end: signed form posts in, replies at the response_url sink."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.fakes.slack import FakeSlack, Message
+from tests.fakes.wix import FakeWix
+from tests.slack.conftest import (
+    CHANNEL_ID,
+    OTHER_USER_ID,
+    USER_ID,
+    MakeMediaLink,
+    MediaLink,
+    ack_text,
+    generate_bodies,
+    issued_urls,
+    link_buttons,
+    slack_dates,
+    wix_url,
+)
+
+CONTROLS = ("medialink_regenerate", "medialink_share", "medialink_dm", "medialink_dismiss")
+EXPIRY_BUTTONS = ("medialink_expiry_15", "medialink_expiry_60", "medialink_expiry_1440")
+
+
+async def reply_to(medialink: MediaLink, text: str) -> Message:
+    sent = await medialink.command(text)
+    assert sent.response.status_code == 200, sent.response.text
+    return await medialink.reply(sent)
+
+
+async def test_command_replies_with_private_links_through_the_response_url(
+    medialink: MediaLink, fake_wix: FakeWix, fake_slack: FakeSlack
+) -> None:
+    file_id = fake_wix.add_file(kind="image", display_name="Team photo.jpg", size=2_500_000)
+    sent = await medialink.command(wix_url(file_id))
+
+    assert sent.response.status_code == 200
+    assert ack_text(sent) == ""  # an empty ack; the links come through the response_url
+    reply = await medialink.reply(sent)
+
+    assert reply.ephemeral
+    assert reply.user == USER_ID
+    assert reply.channel == CHANNEL_ID
+    assert fake_slack.messages(user=OTHER_USER_ID) == []  # nobody else sees it
+    assert reply.body.get("unfurl_links") is False
+    assert reply.body.get("unfurl_media") is False
+    text = reply.all_text()
+    assert "*Team photo.jpg*" in text
+    assert "Image" in text
+    assert "MB" in text  # a human size for 2.5 MB
+    [button] = link_buttons(reply)
+    assert button["action_id"] == "medialink_link_0"
+    assert button["text"]["text"] == "Original"
+    assert button["url"] in issued_urls(fake_wix)
+    [wix_call] = generate_bodies(fake_wix)
+    assert wix_call["fileId"] == file_id
+    assert wix_call["expirationInMinutes"] == 60  # MEDIALINK_DEFAULT_EXPIRY
+    for action_id in (*CONTROLS, *EXPIRY_BUTTONS, "medialink_expiry_10080"):
+        reply.element(action_id)
+    # The reply leaves Slack's own web API alone: response_url only.
+    assert fake_slack.calls_to("chat.postEphemeral") == []
+
+
+async def test_expiry_shows_as_a_slack_date_with_a_utc_fallback(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    file_id = fake_wix.add_file()
+    before = time.time()
+    reply = await reply_to(medialink, f"{wix_url(file_id)} expires=3h")
+    [(stamp, fallback)] = slack_dates(reply.all_text())
+    assert before + 3 * 3600 - 60 <= stamp <= time.time() + 3 * 3600 + 60
+    assert fallback == datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+async def test_private_files_are_marked(medialink: MediaLink, fake_wix: FakeWix) -> None:
+    private = fake_wix.add_file(kind="document", display_name="contract.pdf", private=True)
+    public = fake_wix.add_file(kind="image", display_name="logo.jpg")
+    reply = await reply_to(medialink, f"{wix_url(private)} {wix_url(public)}")
+    sections = {
+        block["block_id"]: block["text"]["text"]
+        for block in reply.blocks
+        if block["type"] == "section" and "text" in block
+    }
+    private_text = next(text for text in sections.values() if "contract.pdf" in text)
+    public_text = next(text for text in sections.values() if "logo.jpg" in text)
+    assert "🔒" in private_text
+    assert "private" in private_text.lower()
+    assert "🔒" not in public_text
+
+
+@pytest.mark.parametrize(
+    "options",
+    ["expires=2h", "--expires 2h", "--expires=2h", "expires=120"],
+)
+async def test_expires_option_in_every_spelling(
+    medialink: MediaLink, fake_wix: FakeWix, options: str
+) -> None:
+    file_id = fake_wix.add_file()
+    # Options may come before or after the references.
+    await reply_to(medialink, f"{options} {wix_url(file_id)}")
+    await reply_to(medialink, f"{wix_url(file_id)} {options}")
+    assert [body["expirationInMinutes"] for body in generate_bodies(fake_wix)] == [120, 120]
+
+
+async def test_expires_above_the_maximum_is_refused_without_calling_wix(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    medialink = await make_medialink(medialink_max_expiry="1d")
+    file_id = fake_wix.add_file()
+    sent = await medialink.command(f"{wix_url(file_id)} expires=2d")
+    assert sent.response.status_code == 200
+    shown = ack_text(sent)
+    if not shown:
+        shown = (await medialink.reply(sent)).all_text()
+    assert "1 day" in shown
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+async def test_assets_option_asks_for_those_renditions(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    video = fake_wix.add_file(kind="video", display_name="launch.mp4")
+    reply = await reply_to(medialink, f"{wix_url(video)} assets=src,720p.mp4")
+    [body] = generate_bodies(fake_wix)
+    assert body["assetKeys"] == ["src", "720p.mp4"]
+    assert [button["text"]["text"] for button in link_buttons(reply)] == ["Original", "720p.mp4"]
+    assert {button["url"] for button in link_buttons(reply)} <= issued_urls(fake_wix)
+
+
+async def test_name_inline_and_redirect_options_reach_wix(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    file_id = fake_wix.add_file(kind="document")
+    await reply_to(
+        medialink,
+        f"name=contract.pdf inline {wix_url(file_id)} redirect=https://example.com/expired",
+    )
+    [body] = generate_bodies(fake_wix)
+    assert body["downloadFileName"] == "contract.pdf"
+    assert body["contentDisposition"] == "INLINE"
+    assert body["expirationRedirectUrl"] == "https://example.com/expired"
+
+    await reply_to(medialink, wix_url(file_id))
+    plain = generate_bodies(fake_wix)[-1]
+    assert plain.get("contentDisposition", "ATTACHMENT") == "ATTACHMENT"
+    assert "downloadFileName" not in plain or plain["downloadFileName"] is None
+
+
+async def test_redirect_must_be_https(medialink: MediaLink, fake_wix: FakeWix) -> None:
+    file_id = fake_wix.add_file()
+    sent = await medialink.command(f"{wix_url(file_id)} redirect=http://example.com/expired")
+    shown = ack_text(sent) or (await medialink.reply(sent)).all_text()
+    assert "https" in shown
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+async def test_unknown_option_is_named(medialink: MediaLink, fake_wix: FakeWix) -> None:
+    file_id = fake_wix.add_file()
+    sent = await medialink.command(f"{wix_url(file_id)} --colour=red")
+    shown = ack_text(sent) or (await medialink.reply(sent)).all_text()
+    assert "colour" in shown
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+@pytest.mark.parametrize("text", ["help", "", "   ", "--help"])
+async def test_help_and_empty_command_answer_with_usage(
+    medialink: MediaLink, fake_wix: FakeWix, fake_slack: FakeSlack, text: str
+) -> None:
+    sent = await medialink.command(text)
+    assert sent.response.status_code == 200
+    shown = ack_text(sent)
+    if not shown:
+        shown = (await medialink.reply(sent)).all_text()
+    for option in ("expires=", "assets=", "name=", "inline", "redirect="):
+        assert option in shown, f"usage does not mention {option}"
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello there",
+        "https://example.com/cat.jpg",
+        "https://archive.wixmp.com/archive/wix/7d332530d35c465aa4a0e71d1737909d",
+    ],
+)
+async def test_text_without_a_wix_reference_gets_usage_and_no_wix_call(
+    medialink: MediaLink, fake_wix: FakeWix, text: str
+) -> None:
+    sent = await medialink.command(text)
+    assert sent.response.status_code == 200
+    shown = ack_text(sent)
+    if not shown:
+        shown = (await medialink.reply(sent)).all_text()
+    assert "/medialink" in shown
+    assert "expires=" in shown
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+async def test_rejected_input_is_listed_with_its_reason(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    file_id = fake_wix.add_file(display_name="keep.jpg")
+    archive = "https://archive.wixmp.com/archive/wix/7d332530d35c465aa4a0e71d1737909d"
+    reply = await reply_to(medialink, f"{wix_url(file_id)} {archive}")
+    assert len(link_buttons(reply)) == 1
+    rejected = [block for block in reply.blocks if block.get("block_id") == "medialink_rejected"]
+    assert rejected, "the skipped input is not listed"
+    listed = "\n".join(element["text"] for element in rejected[0]["elements"])
+    assert "7d332530d35c465aa4a0e71d1737909d" in listed
+    assert ":" in listed.split("7d332530d35c465aa4a0e71d1737909d", 1)[1]  # a reason follows
+
+
+async def test_every_reference_form_and_each_file_once(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    image = fake_wix.add_file(kind="image", display_name="a.jpg")
+    document = fake_wix.add_file(kind="document", display_name="b.pdf")
+    video = fake_wix.add_file(kind="video", display_name="c.mp4")
+    text = " ".join(
+        [
+            f"<{wix_url(image)}|a picture>",  # Slack's <url|label>
+            f"wix:document://v1/ugd/{document}/report.pdf",
+            video,  # a bare file ID
+            f"https://static.wixstatic.com/media/{image}/v1/fill/w_100,h_100/a.jpg",  # again
+        ]
+    )
+    reply = await reply_to(medialink, text)
+    assert sorted(body["fileId"] for body in generate_bodies(fake_wix)) == sorted(
+        [image, document, video]
+    )
+    assert len(link_buttons(reply)) == 3
+
+
+async def test_payload_in_the_url_is_a_command_not_an_interaction(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    """Regression: Bolt's parse_body took any form body containing "payload" for one."""
+    file_id = fake_wix.add_file(kind="image")
+    sent = await medialink.command(
+        f"https://static.wixstatic.com/media/{file_id}/v1/fill/w_100,h_100/payload.jpg"
+    )
+    assert sent.response.status_code == 200, sent.response.text
+    reply = await medialink.reply(sent)
+    assert [body["fileId"] for body in generate_bodies(fake_wix)] == [file_id]
+    assert len(link_buttons(reply)) == 1
+
+    sent = await medialink.command(f"my payload link {wix_url(file_id)}")
+    assert sent.response.status_code == 200, sent.response.text
+    await medialink.reply(sent)
+
+
+async def test_ack_comes_back_before_slow_wix_answers(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    file_id = fake_wix.add_file()
+    fake_wix.latency = 2.0
+    sent = await medialink.command(wix_url(file_id))
+    acked_at = time.monotonic()
+    assert sent.response.status_code == 200
+    assert sent.elapsed < 1.5  # generous: Slack allows 3 s, Wix takes 2 s here
+    await medialink.reply(sent, within=15)
+    finished = [request.finished for request in fake_wix.requests]
+    assert finished
+    assert all(when is not None and when > acked_at for when in finished)
