@@ -1,0 +1,133 @@
+"""`medialink serve` as a real process: starts against the fakes, answers, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.fakes.wix import FakeWix
+from tests.slack.conftest import SIGNING_SECRET, command_form, sign, wix_url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeSlack, FakeWix]]:
+    with FakeSlack() as slack, FakeWix() as wix:
+        yield slack, wix
+
+
+def serve(slack: FakeSlack, wix: FakeWix, port: int, tmp_path: Path) -> subprocess.Popen[str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIX_", "MEDIALINK_"))
+    }
+    env |= {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "WIX_API_KEY": FakeWix.API_KEY,
+        "WIX_SITE_ID": FakeWix.SITE_ID,
+        "WIX_API_URL": wix.base_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_healthy(base: str, process: subprocess.Popen[str], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "medialink serve exited early"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("medialink serve did not become healthy")
+
+
+def test_serve_answers_a_signed_command_and_stops_on_sigterm(
+    fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    image = wix.add_file(kind="image", display_name="launch.jpg")
+    port = free_port()
+    process = serve(slack, wix, port, tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, process)
+        assert httpx.get(f"{base}/healthz").json() == {"ok": True}
+        # Nothing but the fakes was contacted at start-up.
+        assert wix.requests == []
+
+        response_url = slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
+        body = command_form(
+            wix_url(image), response_url=response_url, trigger_id=slack.new_trigger_id()
+        )
+        timestamp = str(int(time.time()))
+        answer = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "x-slack-request-timestamp": timestamp,
+                "x-slack-signature": sign(body, timestamp),
+            },
+        )
+        assert answer.status_code == 200
+        slack.wait_until_sync(lambda: bool(slack.posts(response_url)), what="the reply")
+        [post] = slack.posts(response_url)
+        assert post.accepted
+        assert "launch.jpg" in str(post.body)
+
+        forged = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            headers={"x-slack-request-timestamp": timestamp, "x-slack-signature": "v0=00"},
+        )
+        assert forged.status_code == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0, output
+    assert "MediaLink stopped" in output
+    assert "Traceback" not in output
+
+
+def test_serve_with_bad_settings_says_what_to_fix(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIX_"))}
+    env |= {"WIX_API_KEY": "IST.k", "WIX_SITE_ID": "s"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
