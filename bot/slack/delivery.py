@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,47 +164,48 @@ async def _post_ephemeral(
     if not channel_id:
         logger.error("cannot fall back to chat.postEphemeral: no channel")
         return False
-    reason: str | None = None
-    try:
-        await client.chat_postEphemeral(
+    posted = await _web_api(
+        "chat.postEphemeral",
+        client.chat_postEphemeral(
             channel=channel_id,
             user=user_id,
             text=message["text"],
             blocks=message.get("blocks"),
             unfurl_links=False,
             unfurl_media=False,
-        )
-    except SlackApiError as error:
-        reason = _api_error(error)
-    except _NETWORK_ERRORS as error:
-        reason = type(error).__name__
-    if reason is not None:
-        # No traceback: it could carry the request, and so the signed links.
-        logger.error("chat.postEphemeral failed: %s", reason)
-        return False
-    logger.info("delivered through chat.postEphemeral after the response_url failed")
-    return True
+        ),
+    )
+    if posted:
+        logger.info("delivered through chat.postEphemeral after the response_url failed")
+    return posted
 
 
 async def _post_message(client: AsyncWebClient, message: Message, channel: str) -> bool:
-    reason: str | None = None
-    try:
-        await client.chat_postMessage(
+    return await _web_api(
+        "chat.postMessage",
+        client.chat_postMessage(
             channel=channel,
             text=message["text"],
             blocks=message.get("blocks"),
             unfurl_links=False,
             unfurl_media=False,
-        )
+        ),
+    )
+
+
+async def _web_api(method: str, call: Awaitable[object]) -> bool:
+    """Await one Web API call; log a failure by its error code only."""
+    try:
+        await call
     except SlackApiError as error:
         reason = _api_error(error)
     except _NETWORK_ERRORS as error:
         reason = type(error).__name__
-    if reason is not None:
-        # No traceback: it could carry the request, and so the signed links.
-        logger.error("chat.postMessage failed: %s", reason)
-        return False
-    return True
+    else:
+        return True
+    # No traceback: it could carry the request, and so the signed links.
+    logger.error("%s failed: %s", method, reason)
+    return False
 
 
 def _api_error(error: SlackApiError) -> str:
