@@ -69,5 +69,9 @@ def configure_logging(level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Library debug logs print whole request and response bodies; never below INFO.
-    for name in ("slack_sdk", "slack_bolt", "aiohttp", "httpx", "httpcore", "websockets"):
+    for name in ("slack_sdk", "slack_bolt", "aiohttp", "websockets"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # httpx logs every request at INFO; bot.wix.client already logs Wix calls at DEBUG
+    # (without query strings), so keep httpx to warnings.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

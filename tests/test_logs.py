@@ -46,7 +46,7 @@ def test_library_debug_logging_is_capped_at_info() -> None:
     configure_logging("DEBUG")
     try:
         assert logging.getLogger("slack_sdk").getEffectiveLevel() == logging.INFO
-        assert logging.getLogger("httpx").getEffectiveLevel() == logging.INFO
+        assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
         assert logging.getLogger("bot").getEffectiveLevel() == logging.DEBUG
     finally:
         configure_logging("WARNING")

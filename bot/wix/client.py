@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Self, TypeVar
 
+import aiohttp
 import httpx
+from httpx_aiohttp import HttpxAiohttpClient
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
@@ -314,7 +316,10 @@ class WixMediaClient:
         if self._closed:
             raise RuntimeError("this WixMediaClient is closed")
         if self._http is None:
-            self._http = httpx.AsyncClient(
+            # httpx's API over aiohttp's connection pool: httpcore's pool bookkeeping
+            # grows with the number of pooled connections and dominated the CPU of a
+            # 20-file fan-out (benchmarks/README.md, "Before and after").
+            self._http = HttpxAiohttpClient(
                 verify=_default_ssl_context(),
                 timeout=self._timeout,
                 limits=httpx.Limits(max_connections=self.max_concurrency),
@@ -439,8 +444,13 @@ class WixMediaClient:
                     timeout=self._attempt_timeout(call_started),
                 )
             except httpx.TimeoutException as exc:
-                logger.debug("wix %s %s: attempt %d timed out", method, path, number)
-                raise WixTimeoutError(f"Wix did not answer in time ({method} {path})") from exc
+                if not _was_disconnected(exc):
+                    logger.debug("wix %s %s: attempt %d timed out", method, path, number)
+                    raise WixTimeoutError(f"Wix did not answer in time ({method} {path})") from exc
+                logger.debug("wix %s %s: attempt %d: connection lost", method, path, number)
+                raise WixConnectionError(
+                    f"Could not reach Wix ({method} {path}): connection lost"
+                ) from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
                 logger.debug(
                     "wix %s %s: attempt %d failed: %s", method, path, number, type(exc).__name__
@@ -492,6 +502,16 @@ class WixMediaClient:
         return httpx.Timeout(
             connect=cap(t.connect), read=cap(t.read), write=cap(t.write), pool=cap(t.pool)
         )
+
+
+def _was_disconnected(exc: httpx.TimeoutException) -> bool:
+    """True when a "timeout" was really a dropped connection.
+
+    httpx-aiohttp maps every ``aiohttp.ClientConnectionError`` (a server that closed the
+    socket included) to ``httpx.ConnectTimeout``; only aiohttp's timeout errors are timeouts.
+    """
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError)
 
 
 @functools.cache
