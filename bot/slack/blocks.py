@@ -288,23 +288,28 @@ class _Page:
 def _paginate(
     results: Sequence[FileLinks], layout: _Layout, rejected: Sequence[RejectedToken]
 ) -> list[Message]:
+    # Each page takes the longest run of files that fits. Fitting is monotonic (another
+    # file only adds blocks and state), so a binary search finds it with O(log n) renders
+    # per page instead of one render per file (which cost ~0.6 s of CPU for 50 files).
     pages: list[_Page] = []
-    current: _Page | None = None
-    for result in results:
-        first = not pages
-        candidate = _render_page(
-            (*(current.results if current else ()), result), layout, rejected if first else ()
-        )
-        if candidate is not None:
-            current = candidate
-            continue
-        alone = None
-        if current is not None:
-            pages.append(current)
-            alone = _render_page((result,), layout, ())
-        current = alone or _render_page((result,), layout, () if pages else rejected, lenient=True)
-    if current is not None:
-        pages.append(current)
+    start = 0
+    while start < len(results):
+        page_rejected = () if pages else rejected
+        fits, page = 0, None
+        low, high = 1, len(results) - start
+        while low <= high:
+            size = (low + high) // 2
+            candidate = _render_page(tuple(results[start : start + size]), layout, page_rejected)
+            if candidate is None:
+                high = size - 1
+            else:
+                fits, page, low = size, candidate, size + 1
+        if page is None:  # one file that cannot fit on its own: drop what does not fit
+            fits = 1
+            page = _render_page((results[start],), layout, page_rejected, lenient=True)
+        assert page is not None  # noqa: S101 - a lenient render always returns a page
+        pages.append(page)
+        start += fits
     if not pages:
         pages.append(_Page((), [_rejected_block(rejected)] if rejected else [], False))
 
