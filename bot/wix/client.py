@@ -427,8 +427,7 @@ class WixMediaClient:
         can_refresh: bool,
     ) -> Mapping[str, object]:
         http = self._client()
-        async with self._semaphore:
-            await self._limiter.acquire()
+        async with self._semaphore, self._limiter.slot():
             self.stats.attempts += 1
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)

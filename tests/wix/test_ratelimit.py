@@ -103,3 +103,50 @@ def test_never_more_than_limit_in_any_rolling_window(
         # ...and nobody waited longer than needed: a delayed grant happens exactly when the
         # grant `limit` places earlier leaves the window.
         assert granted[i] <= max(arrived[i], granted[i - limit] + period) + 1e-9
+
+
+async def test_a_slot_counts_from_when_its_request_ended() -> None:
+    limiter, clock, sleep = _limiter(limit=2, period=10.0)
+    start = clock()
+    ended = asyncio.Event()
+
+    async def slow_request() -> None:
+        async with limiter.slot():
+            await ended.wait()
+
+    first = asyncio.create_task(slow_request())
+    async with limiter.slot():
+        clock.advance(1.0)
+    await asyncio.sleep(0)
+    assert limiter.in_window == 2  # one ended at t=1, one still in flight
+
+    third = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    ended.set()
+    await first
+    await third
+    # The first slot began at t=0 but ended at t=1: the third waits until t=11 (counted
+    # from the start it would have waited only until t=10).
+    assert sleep.delays == [pytest.approx(10.0)]
+    assert clock() == pytest.approx(start + 11.0)
+
+
+async def test_when_every_place_is_in_flight_the_next_waits_for_one_to_end() -> None:
+    limiter, clock, sleep = _limiter(limit=1, period=10.0)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with limiter.slot():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    clock.advance(3.0)
+    release.set()
+    await holder
+    await waiter
+    assert sleep.delays == [pytest.approx(10.0)]
+    assert limiter.waited == 1
