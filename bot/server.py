@@ -8,11 +8,13 @@ import signal
 from dataclasses import dataclass
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.bolt_fixes import apply_bolt_fixes
+from bot.slack.middleware import ACK_SENT_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,18 @@ def create_web_app(app: AsyncApp) -> web.Application:
     apply_bolt_fixes()
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        # Set once Bolt returns the ack: listeners' work waits for it (AckThenYield).
+        ack_sent = asyncio.Event()
+        bolt_request = AsyncBoltRequest(
+            body=await request.text(),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]  # a multidict works
+            context={ACK_SENT_KEY: ack_sent},
+        )
+        try:
+            bolt_response = await app.async_dispatch(bolt_request)
+        finally:
+            ack_sent.set()
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_: web.Request) -> web.Response:

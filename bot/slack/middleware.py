@@ -7,6 +7,8 @@ and logged on arrival. Access checks, when MediaLink needs them, belong here too
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import logging
 import secrets
@@ -14,12 +16,38 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 logger = logging.getLogger("bot.slack")
 
 REQUEST_KEY = "medialink_request"
+# An asyncio.Event the HTTP server (bot.server) puts in a request's context and sets once
+# Bolt has handed it the ack.
+ACK_SENT_KEY = "medialink_ack_sent"
+# However the server fares, a listener never waits longer than Slack would for the ack.
+ACK_WAIT_LIMIT = 3.0
+
+
+class AckThenYield(AsyncAck):
+    """``ack()`` that returns once the server holds the ack, so the work after it waits.
+
+    Bolt (``process_before_response=False``) picks the ack up on a 10 ms poll while the
+    listener, already past ``ack()``, starts its Wix calls on the same event loop; in a
+    burst of commands every ack queued behind the earlier commands' work
+    (benchmarks/README.md). Waiting here puts each listener's work after its own ack.
+    """
+
+    def __init__(self, sent: asyncio.Event) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # untyped in Bolt
+        self._sent = sent
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        response = await super().__call__(*args, **kwargs)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._sent.wait(), ACK_WAIT_LIMIT)
+        return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,5 +109,8 @@ async def request_context(
     )
     context[REQUEST_KEY] = info
     current_request.set(info)
+    sent = context.get(ACK_SENT_KEY)
+    if isinstance(sent, asyncio.Event):
+        context["ack"] = AckThenYield(sent)
     logger.info("received %s", info.describe())
     return await next_()
