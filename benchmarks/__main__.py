@@ -1,0 +1,138 @@
+"""``python -m benchmarks [--quick] [--only SECTIONS]``: run, print a table, write JSON.
+
+Writes ``benchmarks/results/latest.json`` (everything, per run) and ``latest.md`` (the
+tables, as printed); the apps' logs go to ``benchmarks/results/*.log``. The folder is
+git-ignored. A section that fails is reported and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import ack, fanout, footprint, parser, report, throughput, whatif
+from benchmarks.harness import RESULTS_DIR, Bench, running_fakes
+from benchmarks.machine import describe_machine, load_average
+from benchmarks.plan import FULL, QUICK, Plan
+
+SECTIONS = ("parser", "startup", "ack", "fanout", "limiter", "throughput", "whatif", "memory")
+_FILES_IN_POOL = 60
+
+_TARGETS = {
+    ("ack", "p99_ack_at_50_under_100ms"): "1. p99 ack < 100 ms at 50 concurrent",
+    ("ack", "ratio_p99_under_1.5_at_50"): "1. ack p99 MediaLink / bare Bolt < 1.5 at 50 concurrent",
+    ("ack", "ratio_p99_under_1.5_at_every_level"): "1. ack p99 ratio < 1.5 at every concurrency",
+    ("fanout", "20_files_under_1.5x_one_file"): "2. 20 files < 1.5 x one file",
+    ("limiter", "limiter_keeps_calls_within_bound"): "2. Wix calls within the limiter's bound",
+    ("memory", "memory_growth_bounded"): "4. memory growth bounded",
+    ("parser", "parser_linear"): "5. parser cost linear (k <= 1.15 in time ~ size^k)",
+}
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN (which strict readers refuse): NaN becomes null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def _section(bench: Bench, plan: Plan, name: str) -> dict[str, Any]:
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "parser": lambda: parser.run(plan),
+        "startup": lambda: footprint.run_startup(bench, plan),
+        "ack": lambda: ack.run(bench, plan),
+        "fanout": lambda: fanout.run_fanout(bench, plan),
+        "limiter": lambda: fanout.run_limiter(bench, plan),
+        "throughput": lambda: throughput.run(bench, plan),
+        "whatif": lambda: whatif.run(bench, plan),
+        "memory": lambda: footprint.run_memory(bench, plan),
+    }
+    return runners[name]()
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    options.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
+    options.add_argument(
+        "--only",
+        metavar="SECTIONS",
+        help=f"comma-separated sections to run, from: {', '.join(SECTIONS)}",
+    )
+    options.add_argument(
+        "--with-whatif",
+        action="store_true",
+        help="also run section 6, MediaLink as it is next to a proposed fixes (~50 s)",
+    )
+    options.add_argument(
+        "--out", type=Path, default=RESULTS_DIR / "latest.json", help="where to write the JSON"
+    )
+    args = options.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    chosen = SECTIONS if not args.only else tuple(s.strip() for s in args.only.split(","))
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        options.error(f"unknown section(s): {', '.join(unknown)}")
+    if not args.only:
+        skipped = () if args.with_whatif else plan.skip_by_default
+        chosen = tuple(name for name in chosen if name not in skipped)
+
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "plan": plan.name,
+        "runs": plan.runs,
+        "machine": describe_machine(),
+        "sections": {},
+        "section_seconds": {},
+        "problems": [],
+    }
+    with running_fakes(wix_latency=plan.ack_wix_latency) as fakes:
+        fakes.add_files(_FILES_IN_POOL)
+        bench = Bench(fakes)
+        try:
+            for name in chosen:
+                section_started = time.monotonic()
+                sys.stderr.write(f"[bench] {name} …\n")
+                sys.stderr.flush()
+                try:
+                    results["sections"][name] = _section(bench, plan, name)
+                except Exception as error:  # report it and measure what we can
+                    traceback.print_exc()
+                    results["problems"].append(f"{name}: {type(error).__name__}: {error}")
+                results["section_seconds"][name] = round(time.monotonic() - section_started, 1)
+                sys.stderr.write(f"[bench] {name} done in {results['section_seconds'][name]} s\n")
+        finally:
+            bench.close()
+
+    for section in results["sections"].values():
+        results["problems"] += section.get("problems", [])
+    results["targets"] = {
+        label: results["sections"][section]["targets"].get(key)
+        for (section, key), label in _TARGETS.items()
+        if section in results["sections"]
+    }
+    results["load_average_at_end"] = load_average()
+    results["seconds"] = time.monotonic() - started
+
+    results = _clean(results)
+    text = report.render(results)
+    sys.stdout.write(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    args.out.with_suffix(".md").write_text(text, encoding="utf-8")
+    sys.stdout.write(f"\nWrote {args.out} and {args.out.with_suffix('.md')}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""1. Ack latency under concurrency: MediaLink next to a bare Bolt app, in the same run.
+
+A burst is N signed ``/medialink`` commands sent at once, each on its own (already
+open) connection; the ack time is from writing a request to reading its whole HTTP
+answer. Wix answers in 300 ms, so MediaLink's Wix calls are in flight while later
+acks are due. After each MediaLink burst the run waits for every reply to reach the
+response_url sink, so bursts do not overlap; that reply time is reported too.
+MediaLink and bare Bolt alternate run by run, so a noisy neighbour hits both.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from benchmarks.harness import Bench, one_file_commands
+from benchmarks.plan import Plan
+from benchmarks.stats import median, spread, summary_ms
+
+APPS: tuple[Literal["medialink", "bare"], ...] = ("medialink", "bare")
+
+
+def run(bench: Bench, plan: Plan) -> dict[str, Any]:
+    bench.fakes.wix.latency = plan.ack_wix_latency
+    apps = {name: bench.app(name) for name in APPS}
+    for app in apps.values():
+        bench.warm_up(app)
+    levels = sorted(plan.ack_rounds)
+    # per_run[app][level] = one summary per run
+    per_run: dict[str, dict[int, list[dict[str, float]]]] = {
+        name: {level: [] for level in levels} for name in (*APPS, "reply")
+    }
+    problems: list[str] = []
+    for number in range(plan.runs):
+        order = APPS if number % 2 == 0 else APPS[::-1]
+        for name in order:
+            app = apps[name]
+            for level in levels:
+                acks: list[float] = []
+                replies: list[float] = []
+                for _ in range(plan.ack_rounds[level]):
+                    commands = one_file_commands(bench.fakes, level, offset=number)
+                    sent = bench.burst(app, commands)
+                    problems += [f"{name} x{level}: {p}" for p in sent.problems()[:3]]
+                    acks += sent.ack_seconds()
+                    if name == "medialink":
+                        done = bench.replies(commands, within=120)
+                        if done.missing or done.refused:
+                            problems.append(
+                                f"{name} x{level}: {len(done.missing)} replies missing, "
+                                f"{len(done.refused)} refused"
+                            )
+                        replies += bench.reply_seconds(commands, sent, done)
+                    bench.fakes.wix.reset()
+                    time.sleep(0.05)
+                per_run[name][level].append(summary_ms(acks))
+                if name == "medialink":
+                    per_run["reply"][level].append(summary_ms(replies))
+
+    rows = []
+    for level in levels:
+        row: dict[str, Any] = {"concurrency": level}
+        for series in (*APPS, "reply"):
+            runs = per_run[series][level]
+            for stat in ("p50_ms", "p99_ms", "max_ms"):
+                row[f"{series}_{stat}"] = median([summary[stat] for summary in runs])
+            row[f"{series}_p99_ms_range"] = spread([summary["p99_ms"] for summary in runs])
+            row[f"{series}_samples_per_run"] = runs[0]["n"] if runs else 0
+        for stat in ("p50_ms", "p99_ms"):
+            ratios = [
+                ml[stat] / bare[stat]
+                for ml, bare in zip(
+                    per_run["medialink"][level], per_run["bare"][level], strict=True
+                )
+                if bare[stat] > 0
+            ]
+            row[f"ratio_{stat}"] = median(ratios)
+        rows.append(row)
+
+    at_50 = next((row for row in rows if row["concurrency"] == 50), None)
+    return {
+        "wix_latency_s": plan.ack_wix_latency,
+        "runs": plan.runs,
+        "bursts_per_run": {str(level): plan.ack_rounds[level] for level in levels},
+        "rows": rows,
+        "per_run": {
+            name: {str(level): runs for level, runs in levels_runs.items()}
+            for name, levels_runs in per_run.items()
+        },
+        "targets": {
+            "p99_ack_at_50_under_100ms": None if at_50 is None else at_50["medialink_p99_ms"] < 100,
+            "ratio_p99_under_1.5_at_every_level": all(row["ratio_p99_ms"] < 1.5 for row in rows),
+            "ratio_p99_under_1.5_at_50": None if at_50 is None else at_50["ratio_p99_ms"] < 1.5,
+        },
+        "problems": problems[:20],
+    }

@@ -1,0 +1,305 @@
+"""The results as Markdown tables: printed, and written next to the JSON."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def _num(value: Any, digits: int | None = None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if digits is None:
+            digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _range(pair: Sequence[float] | None) -> str:
+    if not pair:
+        return "-"
+    return f"{_num(pair[0])}-{_num(pair[1])}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[_num(cell) if not isinstance(cell, str) else cell for cell in row] for row in rows]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def _verdict(value: bool | None) -> str:
+    return "n/a" if value is None else "MET" if value else "MISSED"
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    out = [
+        f"# MediaLink benchmarks ({results['plan']} run, {machine['started_at']})",
+        "",
+        f"Machine: {machine['nproc']} CPUs ({machine['cpu_model']}), "
+        f"{machine['memory_mib'] // 1024} GiB, Python {machine['python']}, "
+        f"{machine['platform']}. Shared with other engineers' test runs: load average "
+        f"{' / '.join(str(v) for v in machine['load_average_at_start'])} at the start, "
+        f"{' / '.join(str(v) for v in results.get('load_average_at_end', []))} at the end. "
+        f"Figures are medians over {results['runs']} run(s) unless stated; ranges are "
+        "min-max across runs.",
+        "",
+    ]
+    sections = results["sections"]
+
+    if "ack" in sections:
+        ack = sections["ack"]
+        out += [
+            f"## 1. Ack latency, ms (Wix answers in {ack['wix_latency_s'] * 1000:.0f} ms)",
+            "",
+            table(
+                [
+                    "concurrent",
+                    "MediaLink p50",
+                    "p99",
+                    "max",
+                    "p99 range",
+                    "bare Bolt p50",
+                    "p99",
+                    "max",
+                    "ratio p50",
+                    "ratio p99",
+                    "reply p50",
+                    "reply p99",
+                ],
+                [
+                    [
+                        row["concurrency"],
+                        row["medialink_p50_ms"],
+                        row["medialink_p99_ms"],
+                        row["medialink_max_ms"],
+                        _range(row["medialink_p99_ms_range"]),
+                        row["bare_p50_ms"],
+                        row["bare_p99_ms"],
+                        row["bare_max_ms"],
+                        row["ratio_p50_ms"],
+                        row["ratio_p99_ms"],
+                        row["reply_p50_ms"],
+                        row["reply_p99_ms"],
+                    ]
+                    for row in ack["rows"]
+                ],
+            ),
+            "",
+            "Ratio = MediaLink / bare Bolt, per run, median. Reply = command sent → its links "
+            "in the response_url sink.",
+            "",
+        ]
+
+    if "fanout" in sections:
+        fan = sections["fanout"]
+        out += [
+            f"## 2. Fan-out (Wix answers in {fan['wix_latency_s'] * 1000:.0f} ms)",
+            "",
+            table(
+                [
+                    "files",
+                    "reply ms",
+                    "range",
+                    "x one file",
+                    "messages",
+                    "Wix calls",
+                    "max in flight",
+                    "calls spread ms",
+                ],
+                [
+                    [
+                        row["files"],
+                        row["reply_ms"],
+                        _range(row["reply_ms_range"]),
+                        row["vs_one_file"],
+                        row.get("messages"),
+                        row.get("wix_calls"),
+                        row.get("wix_max_in_flight"),
+                        row.get("wix_calls_spread_ms"),
+                    ]
+                    for row in fan["rows"]
+                ],
+            ),
+            "",
+            "Calls spread = first to last Wix call's arrival: the time the app took to send "
+            "them all. Right after a burst of 50 commands (Wix connection pool grown): one file "
+            f"{_num(fan['after_burst']['one_file_ms'])} ms, 20 files "
+            f"{_num(fan['after_burst']['twenty_files_ms'])} ms, "
+            f"{_num(fan['after_burst']['vs_one_file'])} x.",
+            "",
+        ]
+    if "limiter" in sections:
+        lim = sections["limiter"]
+        out += [
+            f"Rate limiter, configured to {lim['limit']} calls per {lim['period_s']:g} s: "
+            f"{lim['commands']} commands made {lim['wix_calls']} Wix calls over "
+            f"{lim['duration_s']:.2f} s (at least {lim['min_duration_s']:.2f} s needed); "
+            f"by arrival time at Wix, the most in any rolling {lim['period_s']:g} s window was "
+            f"{lim['max_calls_in_any_window']} (bound {lim['limit']}), and the shortest span "
+            f"holding {lim['limit'] + 1} calls was "
+            f"{_num(lim['shortest_span_of_limit_plus_one_calls_s'], 3)} s "
+            f"(bound {lim['period_s']:g} s); "
+            f"{lim['replies_complete']}/{lim['commands']} replies complete.",
+            "",
+        ]
+
+    if "throughput" in sections:
+        thr = sections["throughput"]
+        out += [
+            f"## 3. Throughput at saturation (Wix {thr['wix_latency_s'] * 1000:.0f} ms, "
+            f"{thr['in_flight']} requests in flight)",
+            "",
+            table(
+                ["app", "commands/s", "range", "CPU ms/command", "ack p50", "ack p99", "host busy"],
+                [
+                    [
+                        "MediaLink (ack + reply delivered)"
+                        if row["app"] == "medialink"
+                        else "bare Bolt (ack only)",
+                        row["per_second"],
+                        _range(row["per_second_range"]),
+                        row["cpu_ms_per_command"],
+                        row["ack_p50_ms"],
+                        row["ack_p99_ms"],
+                        f"{row['host_busy_fraction'] * 100:.0f}%",
+                    ]
+                    for row in thr["rows"]
+                ],
+            ),
+            "",
+        ]
+
+    if "startup" in sections or "memory" in sections:
+        out += ["## 4. Memory and start-up", ""]
+        rows: list[list[Any]] = []
+        if "startup" in sections:
+            st = sections["startup"]
+            rows.append(
+                [
+                    f"`{st['command']}` start → /healthz 200",
+                    f"{_num(st['to_healthz_ms'])} ms (range {_range(st['to_healthz_ms_range'])})",
+                ]
+            )
+            rows.append(["RSS idle (`medialink serve`)", f"{_num(st['idle_rss_mib'])} MiB"])
+        if "memory" in sections:
+            mem = sections["memory"]
+            rows += [
+                ["RSS idle (benchmark runner)", f"{_num(mem['idle_rss_mib'])} MiB"],
+                ["RSS after warm-up", f"{_num(mem['after_warmup_rss_mib'])} MiB"],
+                [
+                    f"RSS after {mem['commands']:,} commands",
+                    f"{_num(mem['final_rss_mib'])} MiB (peak {_num(mem['peak_rss_mib'])} MiB)",
+                ],
+                [
+                    "growth after warm-up / in the second half",
+                    f"{_num(mem['growth_mib'])} / {_num(mem['second_half_growth_mib'])} MiB "
+                    f"(bound {_num(mem['bound']['max_growth_mib'])} / "
+                    f"{_num(mem['bound']['max_second_half_growth_mib'])} MiB)",
+                ],
+                [
+                    "RSS by commands served",
+                    ", ".join(
+                        f"{point['commands']:,}: {point['rss_mib']:.1f}" for point in mem["series"]
+                    ),
+                ],
+            ]
+        out += [table(["", ""], rows), ""]
+
+    if "parser" in sections:
+        par = sections["parser"]
+        out += ["## 5. Parser (`parse_media_refs`, in process)", ""]
+        rows = []
+        for shape, shape_rows in par["shapes"].items():
+            rows += [
+                [
+                    shape,
+                    row["kib"],
+                    row["refs"],
+                    row["ms"],
+                    row["refs_per_second"],
+                    row["us_per_kib"],
+                    row["per_kib_vs_4kib"],
+                ]
+                for row in shape_rows
+            ]
+        out += [
+            table(["text", "KiB", "refs", "ms/parse", "refs/s", "us/KiB", "us/KiB vs 4 KiB"], rows),
+            "",
+        ]
+        exponents = ", ".join(
+            f"{shape} {_num(value, 2)}" for shape, value in par["growth_exponent"].items()
+        )
+        out += [
+            f"Fitted k in time ~ size^k from 4 KiB up (1 = linear, 2 = quadratic): {exponents}.",
+            "",
+        ]
+        four = par["four_kib_message"]
+        if four["refs_per_second"] is not None:
+            out += [
+                f"A 4 KiB message with {_num(four['refs'])} references: "
+                f"{_num(four['refs_per_second'])} references/s; "
+                f"{_num(four['ms_with_app_max_refs'], 3)} ms per parse with the app's limit of "
+                f"{four['app_max_refs']} references.",
+                "",
+            ]
+
+    if "whatif" in sections:
+        wi = sections["whatif"]
+        bare_p99 = next(
+            (row["ack_p99_ms"] for row in wi["rows"] if row["variant"].startswith("bare")), None
+        )
+        out += [
+            f"## 6. Before and after (bursts of {wi['concurrency']}, Wix "
+            f"{wi['wix_latency_s'] * 1000:.0f} ms; benchmarks/experiments.py)",
+            "",
+            table(
+                [
+                    "variant",
+                    "ack p50",
+                    "ack p99",
+                    "ratio p99 vs bare",
+                    "reply p50",
+                    "reply p99",
+                    "CPU ms/command",
+                    "20 files / 1 file",
+                ],
+                [
+                    [
+                        row["variant"],
+                        row["ack_p50_ms"],
+                        row["ack_p99_ms"],
+                        row["ack_p99_ms"] / bare_p99 if bare_p99 else None,
+                        row["reply_p50_ms"] or "-",
+                        row["reply_p99_ms"] or "-",
+                        row["cpu_ms_per_command"],
+                        row.get("fanout_20_vs_1"),
+                    ]
+                    for row in wi["rows"]
+                ],
+            ),
+            "",
+        ]
+
+    targets = results.get("targets", {})
+    if targets:
+        out += [
+            "## Targets",
+            "",
+            table(["target", "result"], [[k, _verdict(v)] for k, v in targets.items()]),
+            "",
+        ]
+    problems = results.get("problems", [])
+    if problems:
+        out += ["## Problems seen", "", *[f"- {problem}" for problem in problems], ""]
+    out.append(f"Total time: {results['seconds']:.0f} s.")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,148 @@
+"""``python -m benchmarks.serve {medialink,bare}``: one app under test, alone in this process.
+
+``medialink`` is what ``medialink serve`` runs in HTTP mode (``bot.run.serve``), built
+from the environment with ``load_settings``, with one difference: the Wix client's
+rate limiter can be set with ``--wix-rate-limit``/``--wix-rate-period``. Production
+keeps Wix's 180 calls per rolling minute, which would make any throughput run measure
+the limiter instead of the app; the limiter itself is measured on its own.
+
+``bare`` is the baseline: a minimal Bolt ``AsyncApp`` whose only listener acks
+``/medialink``, served the way Bolt's own aiohttp adapter serves an app (the same
+``to_bolt_request``/``to_aiohttp_response`` as MediaLink's server, on aiohttp, on
+loopback, with the same signing secret). It imports nothing from ``bot``.
+
+``--experiment NAME`` applies one of the what-if variants of benchmarks/experiments.py
+(never by default). Both apps print ``READY <port>`` on stdout once listening (port 0
+picks a free one) and stop on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from benchmarks.experiments import EXPERIMENTS, share_webhook_session
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _ready(port: int) -> None:
+    sys.stdout.write(f"READY {port}\n")
+    sys.stdout.flush()
+
+
+async def serve_medialink(
+    rate_limit: int | None, rate_period: float, experiments: Sequence[str] = ()
+) -> None:
+    from bot.app import build_app  # noqa: PLC0415 - only this app loads MediaLink
+    from bot.config import load_settings  # noqa: PLC0415
+    from bot.logs import configure_logging  # noqa: PLC0415
+    from bot.server import start_http_server  # noqa: PLC0415
+    from bot.services import Services, build_services, build_wix_auth  # noqa: PLC0415
+    from bot.wix.client import RetryPolicy, WixMediaClient  # noqa: PLC0415
+    from bot.wix.links import LinkService  # noqa: PLC0415
+    from bot.wix.ratelimit import RateLimiter  # noqa: PLC0415
+
+    settings = load_settings(env_file=None)
+    settings.wix_credentials()
+    settings.require_slack()
+    configure_logging(settings.log_level)
+    if "shared-webhook-session" in experiments:
+        share_webhook_session()
+    if rate_limit is None:
+        services = build_services(settings)
+    else:
+        # build_services() with the limiter swapped; kept in step with bot/services.py.
+        client = WixMediaClient(
+            build_wix_auth(settings),
+            base_url=settings.wix_api_url,
+            retry=RetryPolicy(),
+            sleep=asyncio.sleep,
+            limiter=RateLimiter(rate_limit, rate_period) if rate_limit is not None else None,
+        )
+        services = Services(
+            links=LinkService(
+                client,
+                default_expiry=settings.medialink_default_expiry,
+                max_expiry=settings.medialink_max_expiry,
+                default_redirect_url=settings.medialink_expiration_redirect_url,
+            ),
+            max_refs=settings.medialink_max_refs,
+        )
+    app = build_app(settings, services)
+    server = await start_http_server(app, host="127.0.0.1", port=0)
+    _ready(server.port)
+    try:
+        await _wait_for_stop()
+    finally:
+        await server.close()
+        await services.aclose()
+
+
+async def serve_bare() -> None:
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request  # noqa: PLC0415
+    from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: PLC0415
+    from slack_sdk.web.async_client import AsyncWebClient  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO)
+    app = AsyncApp(
+        client=AsyncWebClient(
+            token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
+        ),
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+    )
+
+    @app.command("/medialink")
+    async def ack_only(ack: AsyncAck) -> None:
+        await ack()
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", events)
+    runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    _ready(int(runner.addresses[0][1]))
+    try:
+        await _wait_for_stop()
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
+    parser.add_argument("app", choices=("medialink", "bare"))
+    parser.add_argument("--wix-rate-limit", type=int, default=None, metavar="CALLS")
+    parser.add_argument("--wix-rate-period", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        choices=EXPERIMENTS,
+        help="a what-if variant of MediaLink (benchmarks/experiments.py)",
+    )
+    args = parser.parse_args()
+    if args.app == "medialink":
+        asyncio.run(serve_medialink(args.wix_rate_limit, args.wix_rate_period, args.experiment))
+    else:
+        asyncio.run(serve_bare())
+
+
+if __name__ == "__main__":
+    main()
