@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument(
         "--with-whatif",
         action="store_true",
-        help="also run section 6, MediaLink as it is next to a proposed fixes (~50 s)",
+        help="also run section 6, MediaLink as it is next to a fix not yet in it (~20 s)",
     )
     options.add_argument(
         "--out", type=Path, default=RESULTS_DIR / "latest.json", help="where to write the JSON"
