@@ -7,6 +7,7 @@ calls ``auth.test`` on the first request, against ``SLACK_API_URL``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from typing import Any
@@ -78,6 +79,17 @@ async def report_listener_error(error: Exception, body: dict[str, Any]) -> None:
     url = _response_url(body)
     if url is None:
         return
+    # In the background: when a listener fails before ack(), Bolt answers Slack only
+    # after this handler returns, and the apology must not hold that answer up.
+    task = asyncio.create_task(_apologise(url))
+    _apologies.add(task)
+    task.add_done_callback(_apologies.discard)
+
+
+_apologies: set[asyncio.Task[None]] = set()  # keeps running apologies referenced
+
+
+async def _apologise(url: str) -> None:
     try:
         await AsyncWebhookClient(url).send(
             text=SOMETHING_WENT_WRONG, response_type="ephemeral", replace_original=False

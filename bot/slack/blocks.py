@@ -400,12 +400,11 @@ def _file_blocks(
     if result.expires_at is not None:
         lines.append(f"Expires {slack_date(result.expires_at)}")
     if result.invalid_asset_keys:
-        only_original = all(link.asset_key == ORIGINAL for link in result.links)
         lines.append(
             "ℹ️ "  # noqa: RUF001 - the information sign is meant
             + (
                 fell_back_note(result.invalid_asset_keys)
-                if only_original
+                if result.fell_back_to_original
                 else missing_keys_note(result.invalid_asset_keys)
             )
         )

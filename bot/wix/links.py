@@ -98,8 +98,10 @@ class FileLinks:
 
     @property
     def fell_back_to_original(self) -> bool:
-        return bool(self.invalid_asset_keys) and any(
-            link.asset_key == ORIGINAL for link in self.links
+        return (
+            bool(self.invalid_asset_keys)
+            and bool(self.links)
+            and all(link.asset_key == ORIGINAL for link in self.links)
         )
 
 
@@ -178,7 +180,10 @@ class LinkService:
         """One result per distinct file, in the order given."""
         options = options or LinkOptions()
         self.check_options(options)
-        unique = list({ref.file_id: ref for ref in reversed(refs)}.values())[::-1]
+        first_by_id: dict[str, MediaRef] = {}
+        for ref in refs:
+            first_by_id.setdefault(ref.file_id, ref)
+        unique = list(first_by_id.values())
         if not unique:
             return []
         expires_in = self.resolve_expiry(options.expires_in)

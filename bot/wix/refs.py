@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from urllib.parse import unquote
 
@@ -60,7 +60,8 @@ class MediaRef:
     file_id: str
     media_type: MediaType
     filename: str | None
-    source: str
+    # A pasted signed link keeps its token here: out of reprs, so out of logs.
+    source: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,3 +199,18 @@ async def test_no_refs_makes_no_call(wix: FakeWix, service: LinkService) -> None
 def test_signed_urls_stay_out_of_reprs() -> None:
     link = AssetLink(asset_key="src", url="https://download-files.wixmp.com/media/x?token=secret")
     assert "secret" not in repr(link)
+
+
+async def test_results_keep_the_order_of_first_mention(wix: FakeWix, service: LinkService) -> None:
+    first, second = (wix.add_file(kind="image") for _ in range(2))
+    a, b = refs_for(first, second)
+    results = await service.generate([a, b, a])
+    assert [result.file_id for result in results] == [first, second]
+
+
+def test_a_pasted_signed_link_stays_out_of_reprs() -> None:
+    [ref] = parse_media_refs(
+        "https://download-files.wixmp.com/ugd/36e0da_671cc93711c54abb91a25823df0aa548.pdf"
+        "?token=eyJsecretJWT"
+    ).refs
+    assert "eyJsecretJWT" not in repr(ref)
