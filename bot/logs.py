@@ -19,7 +19,7 @@ _REDACTIONS = (
     ),
     (re.compile(r"([?&](?:token|access_token)=)[^\s\"'<>|&]+"), r"\1[redacted]"),
     # Slack tokens (bot, user, app-level, config).
-    (re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+"), r"\1-[redacted]"),
+    (re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+"), r"\1-[redacted]"),
     # Wix API keys (IST.…) and bearer headers.
     (re.compile(r"\bIST\.[A-Za-z0-9._-]+"), "IST.[redacted]"),
     (
