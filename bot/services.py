@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings, WixApiKeyCredentials
 from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
-from bot.wix.client import RetryPolicy, WixMediaClient
+from bot.wix.client import PATH_OAUTH_TOKEN, RetryPolicy, WixMediaClient
 from bot.wix.links import LinkService
 
 
@@ -29,7 +29,7 @@ def build_wix_auth(settings: Settings) -> WixAuth:
         credentials.client_id,
         credentials.client_secret,
         credentials.instance_id,
-        token_url=f"{settings.wix_api_url}/oauth2/token",
+        token_url=settings.wix_api_url + PATH_OAUTH_TOKEN,
     )
 
 

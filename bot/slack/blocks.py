@@ -22,7 +22,6 @@ Layout of a reply (action IDs are matched by the listeners and the end-to-end te
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -759,8 +758,3 @@ def _element_violations(where: str, element: Mapping[str, Any]) -> list[str]:
     if "placeholder" in element:
         problems.extend(_text_violations(where, element["placeholder"], MAX_PLACEHOLDER))
     return problems
-
-
-def message_size(message: Mapping[str, Any]) -> int:
-    """Characters of the message as JSON (for logs and tests; Slack states no cap)."""
-    return len(json.dumps(message, ensure_ascii=False))

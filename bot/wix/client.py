@@ -180,11 +180,6 @@ class WixMediaClient:
     def limiter(self) -> RateLimiter:
         return self._limiter
 
-    @property
-    def token_url(self) -> str:
-        """Where ``OAuthClientCredentials`` should fetch tokens for this base URL."""
-        return self.base_url + PATH_OAUTH_TOKEN
-
     # -- the four calls -------------------------------------------------------------
 
     async def generate_file_download_url(
