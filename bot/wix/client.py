@@ -334,6 +334,10 @@ class WixMediaClient:
         """Send one API call with the retry policy; return the decoded JSON object."""
         policy = self.retry
         started = self._clock()
+        # Time queued here (the concurrency bound, the rate limiter) is not time spent on
+        # Wix: the total budget starts when the first attempt is let through, so a call
+        # that waited for the limiter is not then sent with no time left.
+        budget_start: list[float] = []
         self.stats.calls += 1
 
         def wait(state: RetryCallState) -> float:
@@ -348,7 +352,7 @@ class WixMediaClient:
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= policy.max_attempts:
                 return True
-            elapsed = self._clock() - started
+            elapsed = self._clock() - (budget_start[0] if budget_start else started)
             return elapsed + state.upcoming_sleep > policy.total_timeout
 
         def before_sleep(state: RetryCallState) -> None:
@@ -387,7 +391,7 @@ class WixMediaClient:
                             json=json,
                             asset_keys=asset_keys,
                             number=attempts,
-                            call_started=started,
+                            budget_start=budget_start,
                             can_refresh=self._refreshable and not refreshed,
                         )
                     except _StaleCredentials:
@@ -418,11 +422,13 @@ class WixMediaClient:
         json: object,
         asset_keys: tuple[str, ...],
         number: int,
-        call_started: float,
+        budget_start: list[float],
         can_refresh: bool,
     ) -> Mapping[str, object]:
         http = self._client()
         async with self._semaphore, self._limiter.slot():
+            if not budget_start:
+                budget_start.append(self._clock())
             self.stats.attempts += 1
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
@@ -435,7 +441,7 @@ class WixMediaClient:
                     params=params,
                     json=json,
                     headers=headers,
-                    timeout=self._attempt_timeout(call_started),
+                    timeout=self._attempt_timeout(budget_start[0]),
                 )
             except httpx.TimeoutException as exc:
                 if not _was_disconnected(exc):

@@ -855,3 +855,23 @@ def _secrets_seen(fake_wix: FakeWix, extra: Sequence[str]) -> set[str]:
         if request.headers.get("authorization"):
             secrets.add(request.headers["authorization"])
     return secrets
+
+
+async def test_waiting_for_the_rate_limiter_does_not_use_up_the_call_budget(
+    fake_wix: FakeWix,
+    make_client: ClientFactory,
+    fake_clock: FakeClock,
+    fake_sleep: RecordingSleep,
+) -> None:
+    file_id = fake_wix.add_file()
+    limiter = RateLimiter(limit=1, period=60.0, clock=fake_clock, sleep=fake_sleep)
+    client = make_client(limiter=limiter, retry=RetryPolicy(max_attempts=1, total_timeout=45.0))
+
+    await client.generate_file_download_url(file_id)
+    fake_wix.latency = 0.05  # an answer that takes real time, as Wix's do
+    # The second call queues 60 s for the window, longer than the whole 45 s budget;
+    # it is then sent with its full timeout, not with none left.
+    [link] = await client.generate_file_download_url(file_id)
+    assert fake_sleep.delays == [60.0]
+    assert link.asset_key == "src"
+    assert len(fake_wix.requests_to(GENERATE)) == 2
