@@ -7,6 +7,7 @@ import logging
 import signal
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -14,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.bolt_fixes import apply_bolt_fixes
-from bot.slack.middleware import ACK_SENT_KEY
+from bot.slack.middleware import ACK_SENT_KEY, WEBHOOK_SESSION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +23,25 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's payloads are small; a cap keeps a hostile body from costing memory.
 MAX_BODY_BYTES = 1024 * 1024
+WEBHOOK_TIMEOUT = 30  # seconds, as slack_sdk's webhook client
 
 
 def create_web_app(app: AsyncApp) -> web.Application:
     """The aiohttp application for HTTP mode: one URL for commands, interactivity and events."""
     apply_bolt_fixes()
+    # One HTTP session for every response_url post (see SessionRespond), made on first
+    # use inside the running loop and closed with the server.
+    webhook_session: list[aiohttp.ClientSession] = []
+
+    def shared_webhook_session() -> aiohttp.ClientSession:
+        if not webhook_session or webhook_session[0].closed:
+            timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
+            webhook_session[:] = [aiohttp.ClientSession(timeout=timeout)]
+        return webhook_session[0]
+
+    async def close_webhook_session(_: web.Application) -> None:
+        if webhook_session:
+            await webhook_session[0].close()
 
     async def slack_events(request: web.Request) -> web.Response:
         # Set once Bolt returns the ack: listeners' work waits for it (AckThenYield).
@@ -35,7 +50,7 @@ def create_web_app(app: AsyncApp) -> web.Application:
             body=await request.text(),
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]  # a multidict works
-            context={ACK_SENT_KEY: ack_sent},
+            context={ACK_SENT_KEY: ack_sent, WEBHOOK_SESSION_KEY: shared_webhook_session()},
         )
         try:
             bolt_response = await app.async_dispatch(bolt_request)
@@ -49,6 +64,7 @@ def create_web_app(app: AsyncApp) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.on_cleanup.append(close_webhook_session)
     return web_app
 
 

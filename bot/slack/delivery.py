@@ -115,7 +115,12 @@ async def delete_original(respond: AsyncRespond | None) -> bool:
         return False
     # Exactly {"delete_original": true}, as Slack documents it: respond() would add an
     # empty "text", which a strict endpoint may refuse (no_text).
-    client = AsyncWebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
+    client = AsyncWebhookClient(
+        url=respond.response_url,
+        proxy=respond.proxy,
+        ssl=respond.ssl,
+        session=getattr(respond, "session", None),  # SessionRespond's shared session
+    )
     try:
         response = await client.send_dict({"delete_original": True})
     except _NETWORK_ERRORS as error:

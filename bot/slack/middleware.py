@@ -12,13 +12,17 @@ import contextlib
 import contextvars
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 logger = logging.getLogger("bot.slack")
 
@@ -28,6 +32,43 @@ REQUEST_KEY = "medialink_request"
 ACK_SENT_KEY = "medialink_ack_sent"
 # However the server fares, a listener never waits longer than Slack would for the ack.
 ACK_WAIT_LIMIT = 3.0
+# An aiohttp.ClientSession the HTTP server shares among every response_url post.
+WEBHOOK_SESSION_KEY = "medialink_webhook_session"
+
+
+class SessionRespond(AsyncRespond):
+    """``respond()`` over one shared HTTP session.
+
+    Bolt's ``respond()`` opens a new aiohttp session, and so a new connection (a TLS
+    handshake to Slack in production), for every post; this reuses the server's.
+    """
+
+    def __init__(self, *, response_url: str, session: aiohttp.ClientSession) -> None:
+        super().__init__(response_url=response_url)
+        self.session = session
+
+    async def __call__(  # type: ignore[override]  # the keyword subset MediaLink uses
+        self,
+        text: str = "",
+        *,
+        blocks: Sequence[Mapping[str, Any]] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+    ) -> WebhookResponse:
+        assert self.response_url is not None  # noqa: S101 - set in __init__
+        client = AsyncWebhookClient(url=self.response_url, session=self.session)
+        return await client.send(
+            text=text,
+            blocks=[dict(block) for block in blocks] if blocks is not None else None,
+            response_type=response_type,
+            replace_original=replace_original,
+            delete_original=delete_original,
+            unfurl_links=unfurl_links,
+            unfurl_media=unfurl_media,
+        )
 
 
 class AckThenYield(AsyncAck):
@@ -112,5 +153,8 @@ async def request_context(
     sent = context.get(ACK_SENT_KEY)
     if isinstance(sent, asyncio.Event):
         context["ack"] = AckThenYield(sent)
+    session = context.get(WEBHOOK_SESSION_KEY)
+    if isinstance(session, aiohttp.ClientSession) and context.response_url:
+        context["respond"] = SessionRespond(response_url=context.response_url, session=session)
     logger.info("received %s", info.describe())
     return await next_()
