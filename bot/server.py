@@ -44,7 +44,7 @@ def create_web_app(app: AsyncApp) -> web.Application:
             await webhook_session[0].close()
 
     async def slack_events(request: web.Request) -> web.Response:
-        # Set once Bolt returns the ack: listeners' work waits for it (AckThenYield).
+        # Set once Bolt returns the ack: listeners' work waits for it (ListenerAck).
         ack_sent = asyncio.Event()
         bolt_request = AsyncBoltRequest(
             body=await request.text(),

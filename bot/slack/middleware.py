@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -71,24 +73,90 @@ class SessionRespond(AsyncRespond):
         )
 
 
-class AckThenYield(AsyncAck):
-    """``ack()`` that returns once the server holds the ack, so the work after it waits.
+class ListenerAck(AsyncAck):
+    """``ack()`` that tells ``answer_at_ack`` the answer is ready, then returns once the
+    server holds it, so the listener's work starts after its own ack is on its way.
 
-    Bolt (``process_before_response=False``) picks the ack up on a 10 ms poll while the
-    listener, already past ``ack()``, starts its Wix calls on the same event loop; in a
-    burst of commands every ack queued behind the earlier commands' work
-    (benchmarks/README.md). Waiting here puts each listener's work after its own ack.
+    ``sent`` is the HTTP server's event (``ACK_SENT_KEY``); Socket Mode has none, and
+    there the work goes on at once.
     """
 
-    def __init__(self, sent: asyncio.Event) -> None:
+    def __init__(self, request: AsyncBoltRequest, sent: asyncio.Event | None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in Bolt
+        self.request = request
+        self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sent = sent
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         response = await super().__call__(*args, **kwargs)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._sent.wait(), ACK_WAIT_LIMIT)
+        if not self.answered.done():
+            self.answered.set_result(None)
+        if self._sent is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACK_WAIT_LIMIT):
+                    await self._sent.wait()
         return response
+
+
+Listener = Callable[..., Awaitable[Any]]
+
+# Listener work still running after its ack; referenced so it is not collected, and
+# awaited by finish_listener_work() when the app stops.
+_running: set[asyncio.Task[None]] = set()
+
+
+def answer_at_ack(listener: Listener) -> Listener:
+    """Let Bolt answer Slack as soon as ``listener`` has acked, and finish it after.
+
+    MediaLink's app runs with ``process_before_response=True``: Bolt awaits the listener
+    and sends its ack when the listener returns, with no polling. Wrapped, the listener
+    runs as a task and the wrapper returns at ``ack()``; what the listener does after
+    that goes on in the task. Bolt's own default (``False``) instead checks for the ack
+    every 10 ms while the listener runs, so a burst of commands' acks queued behind the
+    earlier commands' work (benchmarks/README.md).
+
+    A failure before the ack is Bolt's to handle (a 500 and the app's error handler); a
+    failure after it goes to the same error handler, as Bolt's default mode does.
+    """
+
+    @functools.wraps(listener)
+    async def run_until_acked(**kwargs: Any) -> Any:
+        ack = kwargs.get("ack")
+        if not isinstance(ack, ListenerAck):  # no middleware ran: nothing to return at
+            return await listener(**kwargs)
+        work = asyncio.create_task(_run_to_the_end(listener, kwargs, ack))
+        _running.add(work)
+        work.add_done_callback(_running.discard)
+        await asyncio.wait((work, ack.answered), return_when=asyncio.FIRST_COMPLETED)
+        if ack.answered.done():
+            return None
+        return work.result()  # it ended, or failed, without an ack
+
+    return run_until_acked
+
+
+async def _run_to_the_end(listener: Listener, kwargs: dict[str, Any], ack: ListenerAck) -> None:
+    try:
+        await listener(**kwargs)
+    except Exception as error:
+        if not ack.answered.done():
+            raise
+        request = ack.request
+        await request.context.listener_runner.listener_error_handler.handle(
+            error=error, request=request, response=None
+        )
+
+
+async def finish_listener_work(grace: float) -> int:
+    """Wait up to ``grace`` seconds for work still running after its ack (replies being
+    made and sent), so stopping the app loses none; returns how many were cut off."""
+    pending = set(_running)
+    if not pending:
+        return 0
+    _, unfinished = await asyncio.wait(pending, timeout=grace)
+    for task in unfinished:
+        task.cancel()
+    return len(unfinished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +205,7 @@ def describe_request(body: Mapping[str, Any]) -> str:
 
 async def request_context(
     context: AsyncBoltContext,
+    req: AsyncBoltRequest,
     body: dict[str, Any],
     next_: Callable[[], Awaitable[BoltResponse | None]],  # Bolt's next(), by its other name
 ) -> BoltResponse | None:
@@ -151,8 +220,7 @@ async def request_context(
     context[REQUEST_KEY] = info
     current_request.set(info)
     sent = context.get(ACK_SENT_KEY)
-    if isinstance(sent, asyncio.Event):
-        context["ack"] = AckThenYield(sent)
+    context["ack"] = ListenerAck(req, sent if isinstance(sent, asyncio.Event) else None)
     session = context.get(WEBHOOK_SESSION_KEY)
     if isinstance(session, aiohttp.ClientSession) and context.response_url:
         context["respond"] = SessionRespond(response_url=context.response_url, session=session)

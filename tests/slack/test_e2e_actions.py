@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -101,6 +102,25 @@ async def test_regenerate_replaces_the_reply_in_place(
     assert post.body["replace_original"] is True
     assert post.body["unfurl_links"] is False
     assert post.body["unfurl_media"] is False
+
+
+@pytest.mark.parametrize(
+    "action_id",
+    ["medialink_regenerate", "medialink_expiry_60", "medialink_share", "medialink_dm"],
+)
+async def test_clicks_are_acked_before_slow_wix_answers(
+    medialink: MediaLink, reply: Message, fake_wix: FakeWix, action_id: str
+) -> None:
+    fake_wix.latency = 2.0
+    calls_before = len(fake_wix.requests)
+    sent = await medialink.click(reply, action_id)
+    acked_at = time.monotonic()
+    assert sent.response.status_code == 200, sent.response.text
+    assert sent.elapsed < 1.5  # generous: Slack allows 3 s, Wix takes 2 s here
+    await medialink.settle(within=15)
+    calls = fake_wix.requests[calls_before:]
+    assert calls
+    assert all(call.finished is not None and call.finished > acked_at for call in calls)
 
 
 @pytest.mark.parametrize("minutes", EXPIRY_MINUTES)

@@ -1,14 +1,29 @@
 import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.middleware import AckThenYield, SessionRespond
-from tests.fakes.slack import FakeSlack
+from bot.slack.middleware import (
+    ListenerAck,
+    SessionRespond,
+    answer_at_ack,
+    finish_listener_work,
+    request_context,
+)
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.slack.conftest import CHANNEL_ID, SIGNING_SECRET, USER_ID, command_form, sign
 
 
 async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
     sent = asyncio.Event()
-    ack = AckThenYield(sent)
+    ack = ListenerAck(AsyncBoltRequest(body=""), sent)
     call = asyncio.create_task(ack(text="working on it"))
     await asyncio.sleep(0.05)
     # The answer is ready for Bolt to pick up, but the listener's work is held back.
@@ -23,7 +38,7 @@ async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
 async def test_ack_does_not_wait_for_an_answer_that_already_went() -> None:
     sent = asyncio.Event()
     sent.set()
-    await asyncio.wait_for(AckThenYield(sent)(), 1)
+    await asyncio.wait_for(ListenerAck(AsyncBoltRequest(body=""), sent)(), 1)
 
 
 async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> None:
@@ -42,3 +57,116 @@ async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> 
         for post in (one, two):
             assert post.body["text"] == "links"
             assert post.body["unfurl_links"] is False
+
+
+# ------------------------------------------------ answer_at_ack, through a real Bolt app
+
+
+@dataclass
+class Probe:
+    """A Bolt app run the way MediaLink runs (process_before_response, request_context),
+    with one listener written for the test, and what its error handler saw."""
+
+    app: AsyncApp
+    errors: list[Exception] = field(default_factory=list)
+
+    async def dispatch(self, slack: FakeSlack) -> BoltResponse:
+        body = command_form(
+            "go",
+            response_url=slack.new_response_url(channel=CHANNEL_ID, user=USER_ID),
+            trigger_id=slack.new_trigger_id(),
+        )
+        timestamp = str(int(time.time()))
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": sign(body, timestamp),
+        }
+        return await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+
+
+def probe(slack: FakeSlack, listener: Callable[..., Awaitable[None]]) -> Probe:
+    app = AsyncApp(
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=True,
+    )
+    app.use(request_context)
+    result = Probe(app)
+
+    async def record(error: Exception) -> None:
+        result.errors.append(error)
+
+    app.error(record)
+    app.command("/medialink")(answer_at_ack(listener))
+    return result
+
+
+async def test_the_answer_goes_back_at_ack_while_the_work_goes_on() -> None:
+    work_may_finish = asyncio.Event()
+    finished = asyncio.Event()
+
+    async def listener(ack: AsyncAck) -> None:
+        await ack(text="on it")
+        await work_may_finish.wait()
+        finished.set()
+
+    with FakeSlack() as slack:
+        app = probe(slack, listener)
+        response = await asyncio.wait_for(app.dispatch(slack), 5)
+        assert response.status == 200
+        assert "on it" in response.body
+        assert not finished.is_set()  # Bolt answered while the listener was still at work
+        work_may_finish.set()
+        await asyncio.wait_for(finished.wait(), 5)
+    assert app.errors == []
+
+
+async def test_a_failure_after_the_ack_reaches_the_error_handler() -> None:
+    async def listener(ack: AsyncAck) -> None:
+        await ack()
+        await asyncio.sleep(0.01)
+        raise RuntimeError("after the ack")
+
+    with FakeSlack() as slack:
+        app = probe(slack, listener)
+        response = await asyncio.wait_for(app.dispatch(slack), 5)
+        assert response.status == 200  # Slack got the ack, not the failure
+        assert await finish_listener_work(5) == 0
+    assert [str(error) for error in app.errors] == ["after the ack"]
+
+
+async def test_a_failure_before_the_ack_is_a_500_and_reaches_the_error_handler() -> None:
+    async def listener(ack: AsyncAck) -> None:
+        raise RuntimeError("before the ack")
+
+    with FakeSlack() as slack:
+        app = probe(slack, listener)
+        response = await asyncio.wait_for(app.dispatch(slack), 5)
+    assert response.status == 500
+    assert [str(error) for error in app.errors] == ["before the ack"]
+
+
+async def test_stopping_waits_for_work_in_hand_and_cuts_off_what_overruns() -> None:
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def listener(ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        await release.wait()
+        done.append(command["text"])
+
+    async def stuck(ack: AsyncAck) -> None:
+        await ack()
+        await asyncio.Event().wait()  # never ends
+
+    with FakeSlack() as slack:
+        quick = probe(slack, listener)
+        await quick.dispatch(slack)
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        assert await finish_listener_work(5) == 0
+        assert done == ["go"]
+
+        hung = probe(slack, stuck)
+        await hung.dispatch(slack)
+        assert await finish_listener_work(0.05) == 1

@@ -41,6 +41,7 @@ from bot.slack.listeners import (
     remade_link_reply,
     user_id_of,
 )
+from bot.slack.middleware import answer_at_ack
 from bot.slack.state import LinkState, StateError, decode_state
 from bot.slack.words import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
 
@@ -150,10 +151,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         await delete_original(respond)
 
-    app.action(LINK_ACTION)(acknowledge_link)
-    app.action(ACTION_REGENERATE)(remake_links)
-    app.action(EXPIRY_ACTION)(remake_links)
-    app.action(RENDITION_ACTION)(remake_links)
-    app.action(ACTION_SHARE)(share_in_channel)
-    app.action(ACTION_DM)(send_copy_to_dm)
-    app.action(ACTION_DISMISS)(dismiss)
+    app.action(LINK_ACTION)(answer_at_ack(acknowledge_link))
+    app.action(ACTION_REGENERATE)(answer_at_ack(remake_links))
+    app.action(EXPIRY_ACTION)(answer_at_ack(remake_links))
+    app.action(RENDITION_ACTION)(answer_at_ack(remake_links))
+    app.action(ACTION_SHARE)(answer_at_ack(share_in_channel))
+    app.action(ACTION_DM)(answer_at_ack(send_copy_to_dm))
+    app.action(ACTION_DISMISS)(answer_at_ack(dismiss))

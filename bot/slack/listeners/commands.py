@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.blocks import Message, render_notice
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import COMMAND, SlackDeps, new_link_reply
+from bot.slack.middleware import answer_at_ack
 from bot.slack.options import parse_command_text
 from bot.slack.words import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.wix.links import LinkOptionsError
@@ -63,7 +64,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             user_id=user_id,
         )
 
-    app.command(COMMAND)(medialink_command)
+    app.command(COMMAND)(answer_at_ack(medialink_command))
 
 
 async def _ack_with(ack: AsyncAck, message: Message) -> None:

@@ -29,6 +29,7 @@ from bot.slack.listeners import (
     new_link_reply,
     user_id_of,
 )
+from bot.slack.middleware import answer_at_ack
 from bot.slack.words import NO_REFERENCES_IN_MESSAGE
 from bot.wix.links import LinkOptions
 
@@ -80,5 +81,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             # trigger_expired / trigger_exchanged: Slack shows its own error; nothing to send.
             logger.warning("views.open failed: %s", error.response.get("error", "unknown error"))
 
-    app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"})(links_from_message)
-    app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"})(open_link_form)
+    app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"})(
+        answer_at_ack(links_from_message)
+    )
+    app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"})(
+        answer_at_ack(open_link_form)
+    )

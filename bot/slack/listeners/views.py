@@ -28,6 +28,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import SlackDeps, new_link_reply, user_id_of
+from bot.slack.middleware import answer_at_ack
 from bot.slack.options import parse_asset_keys
 from bot.slack.words import (
     MODAL_NEEDS_CONVERSATION,
@@ -92,7 +93,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             user_id=user_id,
         )
 
-    app.view(MODAL_CALLBACK_ID)(submit_link_form)
+    app.view(MODAL_CALLBACK_ID)(answer_at_ack(submit_link_form))
 
 
 def _input(values: dict[str, Any], block_id: str, action_id: str) -> str:
