@@ -6,7 +6,12 @@ import logging
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.server import start_http_server, start_socket_mode, wait_for_stop_signal
+from bot.server import (
+    finish_work_in_hand,
+    start_http_server,
+    start_socket_mode,
+    wait_for_stop_signal,
+)
 from bot.services import build_services
 
 logger = logging.getLogger(__name__)
@@ -23,6 +28,7 @@ async def serve(settings: Settings) -> None:
                 await wait_for_stop_signal()
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+                await finish_work_in_hand()
         else:
             server = await start_http_server(app, host=settings.host, port=settings.port)
             logger.info(

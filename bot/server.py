@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.bolt_fixes import apply_bolt_fixes
-from bot.slack.middleware import ACK_SENT_KEY, WEBHOOK_SESSION_KEY
+from bot.slack.middleware import ACK_SENT_KEY, WEBHOOK_SESSION_KEY, finish_listener_work
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ HEALTH_PATH = "/healthz"
 # Slack's payloads are small; a cap keeps a hostile body from costing memory.
 MAX_BODY_BYTES = 1024 * 1024
 WEBHOOK_TIMEOUT = 30  # seconds, as slack_sdk's webhook client
+# On stop, replies still being made get this long to reach Slack (within the 30 s a
+# container platform usually allows between SIGTERM and SIGKILL).
+STOP_GRACE = 20.0  # seconds
 
 
 def create_web_app(app: AsyncApp) -> web.Application:
@@ -38,6 +41,10 @@ def create_web_app(app: AsyncApp) -> web.Application:
             timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
             webhook_session[:] = [aiohttp.ClientSession(timeout=timeout)]
         return webhook_session[0]
+
+    async def finish_replies(_: web.Application) -> None:
+        # aiohttp runs this after it stops accepting requests, before on_cleanup.
+        await finish_work_in_hand()
 
     async def close_webhook_session(_: web.Application) -> None:
         if webhook_session:
@@ -64,6 +71,7 @@ def create_web_app(app: AsyncApp) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.on_shutdown.append(finish_replies)
     web_app.on_cleanup.append(close_webhook_session)
     return web_app
 
@@ -99,6 +107,13 @@ async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHan
     handler = AsyncSocketModeHandler(app, app_token, web_client=app.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
     return handler
+
+
+async def finish_work_in_hand(grace: float = STOP_GRACE) -> None:
+    """Give listener work already acked (links being made and sent) time to finish."""
+    cut_off = await finish_listener_work(grace)
+    if cut_off:
+        logger.warning("stopped with %d replies unfinished after %.0f s", cut_off, grace)
 
 
 async def wait_for_stop_signal() -> None:

@@ -116,6 +116,43 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     assert "Traceback" not in output
 
 
+def test_stopping_finishes_the_replies_already_acked(
+    fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    image = wix.add_file(kind="image", display_name="late.jpg")
+    wix.latency = 1.5  # the reply is still being made when the stop signal comes
+    port = free_port()
+    process = serve(slack, wix, port, tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, process)
+        response_url = slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
+        body = command_form(
+            wix_url(image), response_url=response_url, trigger_id=slack.new_trigger_id()
+        )
+        timestamp = str(int(time.time()))
+        answer = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "x-slack-request-timestamp": timestamp,
+                "x-slack-signature": sign(body, timestamp),
+            },
+        )
+        assert answer.status_code == 200
+        assert slack.posts(response_url) == []
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    [post] = slack.posts(response_url)  # delivered before the process exited
+    assert post.accepted
+    assert "late.jpg" in str(post.body)
+    assert "unfinished" not in output
+
+
 def test_serve_with_bad_settings_says_what_to_fix(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIX_"))}
     env |= {"WIX_API_KEY": "IST.k", "WIX_SITE_ID": "s"}
