@@ -58,7 +58,7 @@ from bot.wix.models import (
     GetFileDescriptorResponse,
     GetFileDescriptorsResponse,
 )
-from bot.wix.ratelimit import RateLimiter
+from bot.wix.ratelimit import DEFAULT_LIMIT, RateLimiter
 
 logger = logging.getLogger("bot.wix.client")
 
@@ -66,6 +66,11 @@ DEFAULT_BASE_URL: Final = "https://www.wixapis.com"
 # Short connect timeout: an unreachable host should fail fast and be retried; a slow
 # answer gets longer.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(15.0, connect=3.0)
+# Calls in flight at once (and pooled connections). As many as the rate limiter lets
+# through in a window, so a burst it admits goes out in one wave: at 64, a burst of 50
+# one-file commands (100 calls) waited a second Wix round trip for a third of its
+# replies (benchmarks/README.md).
+DEFAULT_MAX_CONCURRENCY: Final = DEFAULT_LIMIT
 
 PATH_GENERATE_FILE_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-file-download-url"
 PATH_GENERATE_FILES_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-download-url"
@@ -153,7 +158,7 @@ class WixMediaClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # frozen, so safe to share as a default
         limiter: RateLimiter | None = None,
-        max_concurrency: int = 64,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,

@@ -758,6 +758,17 @@ async def test_max_concurrency_bounds_requests_in_flight(
     assert client.stats.max_in_flight == 3
 
 
+async def test_a_burst_the_rate_limiter_admits_goes_out_in_one_wave(
+    fake_wix: FakeWix, make_client: ClientFactory
+) -> None:
+    # 100 calls: what a burst of 50 one-file commands makes, well inside Wix's 200 a minute.
+    ids = [fake_wix.add_file() for _ in range(100)]
+    fake_wix.latency = 0.3
+    client = make_client()
+    await asyncio.gather(*(client.generate_file_download_url(i) for i in ids))
+    assert fake_wix.max_in_flight == 100  # none waited for another's answer
+
+
 async def test_every_attempt_goes_through_the_rate_limiter(
     fake_wix: FakeWix,
     make_client: ClientFactory,
