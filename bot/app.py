@@ -20,7 +20,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.config import Settings
 from bot.services import Services
 from bot.slack.listeners import SlackDeps, actions, commands, shortcuts, views
-from bot.slack.middleware import current_request, describe_request, request_context
+from bot.slack.middleware import RequestContext, current_request, describe_request
 from bot.slack.words import SOMETHING_WENT_WRONG
 
 logger = logging.getLogger("bot.slack")
@@ -54,7 +54,7 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
         # gets its answer at once, without Bolt's default 10 ms poll for it.
         process_before_response=True,
     )
-    app.use(request_context)
+    app.use(RequestContext())
     app.error(report_listener_error)
 
     deps = SlackDeps(

@@ -19,8 +19,8 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook import WebhookResponse
@@ -75,26 +75,43 @@ class SessionRespond(AsyncRespond):
 
 class ListenerAck(AsyncAck):
     """``ack()`` that tells ``answer_at_ack`` the answer is ready, then returns once the
-    server holds it, so the listener's work starts after its own ack is on its way.
+    server holds it, so the listener's work starts after its own ack is on its way. The
+    request is logged then, off the path to the ack.
 
     ``sent`` is the HTTP server's event (``ACK_SENT_KEY``); Socket Mode has none, and
     there the work goes on at once.
     """
 
-    def __init__(self, request: AsyncBoltRequest, sent: asyncio.Event | None) -> None:
+    def __init__(
+        self,
+        request: AsyncBoltRequest,
+        info: RequestInfo,
+        sent: asyncio.Event | None = None,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in Bolt
         self.request = request
+        self.info = info
+        # Done once Bolt can answer: at ack(), or when the listener ended without one.
         self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sent = sent
 
-    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        response = await super().__call__(*args, **kwargs)
+    @property
+    def acked(self) -> bool:
+        return self.response is not None
+
+    def release(self, _: object = None) -> None:
+        """The listener is over: stop waiting for its ack."""
         if not self.answered.done():
             self.answered.set_result(None)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        response = await super().__call__(*args, **kwargs)
+        self.release()
         if self._sent is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(ACK_WAIT_LIMIT):
                     await self._sent.wait()
+        logger.info("acked %s", self.info.describe())
         return response
 
 
@@ -127,8 +144,9 @@ def answer_at_ack(listener: Listener) -> Listener:
         work = asyncio.create_task(_run_to_the_end(listener, kwargs, ack))
         _running.add(work)
         work.add_done_callback(_running.discard)
-        await asyncio.wait((work, ack.answered), return_when=asyncio.FIRST_COMPLETED)
-        if ack.answered.done():
+        work.add_done_callback(ack.release)
+        await ack.answered
+        if ack.acked:
             return None
         return work.result()  # it ended, or failed, without an ack
 
@@ -139,7 +157,7 @@ async def _run_to_the_end(listener: Listener, kwargs: dict[str, Any], ack: Liste
     try:
         await listener(**kwargs)
     except Exception as error:
-        if not ack.answered.done():
+        if not ack.acked:
             raise
         request = ack.request
         await request.context.listener_runner.listener_error_handler.handle(
@@ -203,26 +221,34 @@ def describe_request(body: Mapping[str, Any]) -> str:
     return kind
 
 
-async def request_context(
-    context: AsyncBoltContext,
-    req: AsyncBoltRequest,
-    body: dict[str, Any],
-    next_: Callable[[], Awaitable[BoltResponse | None]],  # Bolt's next(), by its other name
-) -> BoltResponse | None:
-    """Name the request, remember it for the listener's logs, and log its arrival."""
-    info = RequestInfo(
-        request_id=secrets.token_hex(4),
-        kind=describe_request(body),
-        team_id=context.team_id,
-        user_id=context.user_id,
-        channel_id=context.channel_id,
-    )
-    context[REQUEST_KEY] = info
-    current_request.set(info)
-    sent = context.get(ACK_SENT_KEY)
-    context["ack"] = ListenerAck(req, sent if isinstance(sent, asyncio.Event) else None)
-    session = context.get(WEBHOOK_SESSION_KEY)
-    if isinstance(session, aiohttp.ClientSession) and context.response_url:
-        context["respond"] = SessionRespond(response_url=context.response_url, session=session)
-    logger.info("received %s", info.describe())
-    return await next_()
+class RequestContext(AsyncMiddleware):
+    """Name the request, remember it for the listener's logs, and give listeners
+    MediaLink's ``ack()`` and ``respond()``.
+
+    A class, not a function: Bolt calls a class's ``async_process`` directly, while a
+    function middleware has its arguments built for every request, on the way to the ack.
+    """
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        context = req.context
+        info = RequestInfo(
+            request_id=secrets.token_hex(4),
+            kind=describe_request(req.body),
+            team_id=context.team_id,
+            user_id=context.user_id,
+            channel_id=context.channel_id,
+        )
+        context[REQUEST_KEY] = info
+        current_request.set(info)
+        sent = context.get(ACK_SENT_KEY)
+        context["ack"] = ListenerAck(req, info, sent if isinstance(sent, asyncio.Event) else None)
+        session = context.get(WEBHOOK_SESSION_KEY)
+        if isinstance(session, aiohttp.ClientSession) and context.response_url:
+            context["respond"] = SessionRespond(response_url=context.response_url, session=session)
+        return await next()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -273,3 +274,20 @@ async def test_ack_comes_back_before_slow_wix_answers(
     finished = [request.finished for request in fake_wix.requests]
     assert finished
     assert all(when is not None and when > acked_at for when in finished)
+
+
+async def test_each_command_is_logged_once_by_kind_and_who_never_by_content(
+    medialink: MediaLink, fake_wix: FakeWix, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    file_id = fake_wix.add_file()
+    sent = await medialink.command(f"{wix_url(file_id)} for the launch deck")
+    await medialink.reply(sent)
+    await medialink.settle()
+    acked = [record.getMessage() for record in caplog.records if "acked" in record.getMessage()]
+    assert len(acked) == 1
+    assert acked[0].startswith("acked command /medialink [")
+    assert f"user={USER_ID}" in acked[0]
+    assert f"channel={CHANNEL_ID}" in acked[0]
+    assert file_id not in caplog.text
+    assert "launch deck" not in caplog.text

@@ -12,18 +12,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.middleware import (
     ListenerAck,
+    RequestContext,
+    RequestInfo,
     SessionRespond,
     answer_at_ack,
     finish_listener_work,
-    request_context,
 )
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.slack.conftest import CHANNEL_ID, SIGNING_SECRET, USER_ID, command_form, sign
 
+INFO = RequestInfo("0f0f0f0f", "command /medialink", "T0MEDIALNK", "U0ALICE01", "C0GENERAL")
+
 
 async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
     sent = asyncio.Event()
-    ack = ListenerAck(AsyncBoltRequest(body=""), sent)
+    ack = ListenerAck(AsyncBoltRequest(body=""), INFO, sent)
     call = asyncio.create_task(ack(text="working on it"))
     await asyncio.sleep(0.05)
     # The answer is ready for Bolt to pick up, but the listener's work is held back.
@@ -38,7 +41,7 @@ async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
 async def test_ack_does_not_wait_for_an_answer_that_already_went() -> None:
     sent = asyncio.Event()
     sent.set()
-    await asyncio.wait_for(ListenerAck(AsyncBoltRequest(body=""), sent)(), 1)
+    await asyncio.wait_for(ListenerAck(AsyncBoltRequest(body=""), INFO, sent)(), 1)
 
 
 async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> None:
@@ -64,7 +67,7 @@ async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> 
 
 @dataclass
 class Probe:
-    """A Bolt app run the way MediaLink runs (process_before_response, request_context),
+    """A Bolt app run the way MediaLink runs (process_before_response, RequestContext),
     with one listener written for the test, and what its error handler saw."""
 
     app: AsyncApp
@@ -91,7 +94,7 @@ def probe(slack: FakeSlack, listener: Callable[..., Awaitable[None]]) -> Probe:
         signing_secret=SIGNING_SECRET,
         process_before_response=True,
     )
-    app.use(request_context)
+    app.use(RequestContext())
     result = Probe(app)
 
     async def record(error: Exception) -> None:
