@@ -15,7 +15,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.bolt_fixes import apply_bolt_fixes
-from bot.slack.middleware import ACK_SENT_KEY, WEBHOOK_SESSION_KEY, finish_listener_work
+from bot.slack.middleware import (
+    ACK_SENT_KEY,
+    PENDING_ACKS_KEY,
+    WEBHOOK_SESSION_KEY,
+    PendingAcks,
+    finish_listener_work,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +56,27 @@ def create_web_app(app: AsyncApp) -> web.Application:
         if webhook_session:
             await webhook_session[0].close()
 
+    pending_acks = PendingAcks()
+
     async def slack_events(request: web.Request) -> web.Response:
-        # Set once Bolt returns the ack: listeners' work waits for it (ListenerAck).
+        # Listeners' work waits for its own ack (ack_sent, set once Bolt returns it) and
+        # for the other requests' (pending_acks): see ListenerAck.
         ack_sent = asyncio.Event()
-        bolt_request = AsyncBoltRequest(
-            body=await request.text(),
-            query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]  # a multidict works
-            context={ACK_SENT_KEY: ack_sent, WEBHOOK_SESSION_KEY: shared_webhook_session()},
-        )
-        try:
-            bolt_response = await app.async_dispatch(bolt_request)
-        finally:
-            ack_sent.set()
+        with pending_acks.answering():
+            try:
+                bolt_request = AsyncBoltRequest(
+                    body=await request.text(),
+                    query=request.query_string,
+                    headers=request.headers,  # type: ignore[arg-type]  # a multidict works
+                    context={
+                        ACK_SENT_KEY: ack_sent,
+                        PENDING_ACKS_KEY: pending_acks,
+                        WEBHOOK_SESSION_KEY: shared_webhook_session(),
+                    },
+                )
+                bolt_response = await app.async_dispatch(bolt_request)
+            finally:
+                ack_sent.set()
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_: web.Request) -> web.Response:

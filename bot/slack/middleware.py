@@ -12,8 +12,10 @@ import contextlib
 import contextvars
 import functools
 import logging
+import math
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,12 @@ REQUEST_KEY = "medialink_request"
 # An asyncio.Event the HTTP server (bot.server) puts in a request's context and sets once
 # Bolt has handed it the ack.
 ACK_SENT_KEY = "medialink_ack_sent"
+# The HTTP server's PendingAcks, shared by every request.
+PENDING_ACKS_KEY = "medialink_pending_acks"
+# Work after an ack gives way to other requests' acks for at most this long.
+GIVE_WAY_LIMIT = 0.25  # seconds
+# … and until no request has arrived for this long.
+CALM = 0.002  # seconds
 # However the server fares, a listener never waits longer than Slack would for the ack.
 ACK_WAIT_LIMIT = 3.0
 # An aiohttp.ClientSession the HTTP server shares among every response_url post.
@@ -73,13 +81,83 @@ class SessionRespond(AsyncRespond):
         )
 
 
+class PendingAcks:
+    """The requests the HTTP server is answering: read, their ack not yet returned.
+
+    Work that follows an ack gives way to them (``drained``), so in a burst every
+    request is acked before any listener's Wix calls and rendering take the event
+    loop: an ack costs a fraction of a millisecond and Slack gives up on it after 3 s,
+    while the work waits on Wix for hundreds of milliseconds anyway. Requests of a burst
+    arrive a little apart, so the work also waits until none has arrived for ``calm``
+    seconds. The wait is bounded, so a stream of requests cannot starve the work
+    (benchmarks/README.md).
+
+    All waiting work shares one gate, opened by one check when the last pending ack
+    is out; waking every waiter whenever the count touched zero cost more than the
+    acks themselves in a burst of 200.
+    """
+
+    def __init__(self, calm: float | None = None) -> None:
+        self.calm = CALM if calm is None else calm
+        self._count = 0
+        self._last_arrival = -math.inf
+        self._gate: asyncio.Future[None] | None = None
+        self._check: asyncio.Handle | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count a request as pending while the server answers it."""
+        self._count += 1
+        self._last_arrival = time.monotonic()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._check_soon()
+
+    async def drained(self, limit: float) -> None:
+        """Return once no request is pending or has just arrived, or after ``limit`` s."""
+        if self._gate is None or self._gate.done():
+            self._gate = asyncio.get_running_loop().create_future()
+            self._check_soon()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit):
+                await asyncio.shield(self._gate)  # a waiter's timeout leaves the gate be
+
+    def _check_soon(self, delay: float = 0.0, turns: int = 2) -> None:
+        if self._gate is None or self._gate.done():
+            return
+        if self._check is not None:
+            self._check.cancel()
+        loop = asyncio.get_running_loop()
+        self._check = loop.call_later(delay, self._open_if_calm, turns)
+
+    def _open_if_calm(self, turns: int) -> None:
+        self._check = None
+        if self._gate is None or self._gate.done() or self._count:
+            return  # the last pending ack checks again
+        since = time.monotonic() - self._last_arrival
+        if since < self.calm:
+            self._check_soon(self.calm - since)
+        elif turns:
+            # Bytes that arrived during this loop turn are parsed in the next, and their
+            # request starts being answered in the one after.
+            self._check_soon(0.0, turns - 1)
+        else:
+            self._gate.set_result(None)
+
+
 class ListenerAck(AsyncAck):
     """``ack()`` that tells ``answer_at_ack`` the answer is ready, then returns once the
-    server holds it, so the listener's work starts after its own ack is on its way. The
-    request is logged then, off the path to the ack.
+    server holds it and no other request is waiting for its own ack, so the listener's
+    work starts after the acks. The request is logged then, off the path to the ack.
 
-    ``sent`` is the HTTP server's event (``ACK_SENT_KEY``); Socket Mode has none, and
-    there the work goes on at once.
+    ``sent`` (``ACK_SENT_KEY``) and ``pending`` (``PENDING_ACKS_KEY``) come from the HTTP
+    server; Socket Mode has neither, and there the work goes on at once.
     """
 
     def __init__(
@@ -87,6 +165,7 @@ class ListenerAck(AsyncAck):
         request: AsyncBoltRequest,
         info: RequestInfo,
         sent: asyncio.Event | None = None,
+        pending: PendingAcks | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in Bolt
         self.request = request
@@ -94,6 +173,7 @@ class ListenerAck(AsyncAck):
         # Done once Bolt can answer: at ack(), or when the listener ended without one.
         self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sent = sent
+        self._pending = pending
 
     @property
     def acked(self) -> bool:
@@ -111,6 +191,8 @@ class ListenerAck(AsyncAck):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(ACK_WAIT_LIMIT):
                     await self._sent.wait()
+        if self._pending is not None:
+            await self._pending.drained(GIVE_WAY_LIMIT)
         logger.info("acked %s", self.info.describe())
         return response
 
@@ -247,7 +329,13 @@ class RequestContext(AsyncMiddleware):
         context[REQUEST_KEY] = info
         current_request.set(info)
         sent = context.get(ACK_SENT_KEY)
-        context["ack"] = ListenerAck(req, info, sent if isinstance(sent, asyncio.Event) else None)
+        pending = context.get(PENDING_ACKS_KEY)
+        context["ack"] = ListenerAck(
+            req,
+            info,
+            sent if isinstance(sent, asyncio.Event) else None,
+            pending if isinstance(pending, PendingAcks) else None,
+        )
         session = context.get(WEBHOOK_SESSION_KEY)
         if isinstance(session, aiohttp.ClientSession) and context.response_url:
             context["respond"] = SessionRespond(response_url=context.response_url, session=session)

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.middleware import (
     ListenerAck,
+    PendingAcks,
     RequestContext,
     RequestInfo,
     SessionRespond,
@@ -42,6 +43,48 @@ async def test_ack_does_not_wait_for_an_answer_that_already_went() -> None:
     sent = asyncio.Event()
     sent.set()
     await asyncio.wait_for(ListenerAck(AsyncBoltRequest(body=""), INFO, sent)(), 1)
+
+
+async def test_work_after_an_ack_gives_way_to_the_acks_still_pending() -> None:
+    pending = PendingAcks()
+    sent = asyncio.Event()
+    sent.set()
+    with pending.answering():  # another request, still being answered
+        ack = ListenerAck(AsyncBoltRequest(body=""), INFO, sent, pending)
+        call = asyncio.create_task(ack())
+        await asyncio.sleep(0.05)
+        assert ack.answered.done()  # Bolt can send this ack …
+        assert not call.done()  # … but the work after it waits for the other one
+        assert len(pending) == 1
+    await asyncio.wait_for(call, 1)
+    assert len(pending) == 0
+
+
+async def test_a_request_read_just_after_the_last_ack_still_comes_first() -> None:
+    pending = PendingAcks()
+    order: list[str] = []
+
+    async def request_arriving() -> None:
+        # Stands for a request read from the socket in the loop turn after the last ack.
+        await asyncio.sleep(0)
+        with pending.answering():
+            await asyncio.sleep(0.02)
+            order.append("ack")
+
+    async def work() -> None:
+        await pending.drained(1.0)
+        order.append("work")
+
+    await asyncio.gather(work(), request_arriving())
+    assert order == ["ack", "work"]
+
+
+async def test_giving_way_is_bounded() -> None:
+    pending = PendingAcks()
+    with pending.answering():  # a request that never finishes
+        started = time.monotonic()
+        await asyncio.wait_for(pending.drained(0.05), 1)
+        assert time.monotonic() - started < 0.5
 
 
 async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> None:
