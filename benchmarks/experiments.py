@@ -1,41 +1,36 @@
 """What-if variants of MediaLink, for before/after numbers without touching ``bot/``.
 
-Each one stands in for a change proposed to the app (see README, "Findings"); the
-runner applies it only when asked (``python -m benchmarks.serve medialink
---experiment NAME``), and the default benchmark measures the app as it is.
+Each one stands in for a change to the app (see README, "Findings"); the runner
+applies it only when asked (``python -m benchmarks.serve medialink --experiment
+NAME``), and the default benchmark measures the app as it is. The variants here take
+a fix *out*, so section 6 shows what it is worth in the same run.
 
-Four earlier variants (sniffio, Wix calls over aiohttp, httpx logs at WARNING, work
-after the ack) are now part of the app; their before/after numbers are in the README.
+Earlier variants (sniffio, Wix calls over aiohttp, httpx logs at WARNING, work after
+the ack, one shared response_url session) are part of the app; their before/after
+numbers are in the README.
 
-- ``shared-webhook-session``: response_url posts through one long-lived aiohttp session.
-  Bolt's ``respond()`` builds an ``AsyncWebhookClient`` without a session, which opens
-  a new ``aiohttp.ClientSession`` (and so a new TCP, in production TLS, connection) for
-  every post.
+- ``no-give-way``: work after an ack starts at once, instead of giving way to the
+  acks still pending (``PendingAcks``, up to ``GIVE_WAY_LIMIT``).
+- ``no-calm``: work gives way to the pending acks but not to requests still arriving
+  (``CALM`` set to 0).
+- ``no-gc-freeze``: start-up objects stay in the cycle collector's scans
+  (``bot.run.freeze_start_up_objects`` is not called; see ``benchmarks/serve.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
-
-EXPERIMENTS = ("shared-webhook-session",)
+EXPERIMENTS = ("no-give-way", "no-calm", "no-gc-freeze")
 
 
-def share_webhook_session() -> None:
-    """Give every ``AsyncWebhookClient`` made without a session one shared session."""
-    from slack_sdk.webhook.async_client import AsyncWebhookClient  # noqa: PLC0415
+def apply(name: str) -> None:
+    """Apply one variant to ``bot`` (before the app is built)."""
+    from bot.slack import middleware  # noqa: PLC0415 - only MediaLink's runner loads bot
 
-    original = AsyncWebhookClient.__init__
-    shared: list[aiohttp.ClientSession] = []
-
-    def __init__(self: AsyncWebhookClient, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        if self.session is None:
-            if not shared or shared[0].closed:
-                # Made on first use, inside the running loop (Bolt calls respond() there).
-                timeout = aiohttp.ClientTimeout(total=self.timeout)
-                shared[:] = [aiohttp.ClientSession(timeout=timeout)]
-            self.session = shared[0]
-
-    AsyncWebhookClient.__init__ = __init__  # type: ignore[method-assign]
+    if name == "no-give-way":
+        middleware.GIVE_WAY_LIMIT = 0.0
+    elif name == "no-calm":
+        middleware.CALM = 0.0
+    elif name == "no-gc-freeze":
+        pass  # benchmarks/serve.py skips the freeze
+    else:
+        raise ValueError(f"unknown experiment {name!r}")

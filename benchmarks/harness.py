@@ -37,6 +37,8 @@ from tests.slack.conftest import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The apps benchmarks/serve.py serves.
+AppName = Literal["medialink", "bare", "bare-direct"]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 _ENV_PREFIXES = ("SLACK_", "WIX_", "MEDIALINK_")
 _ENV_NAMES = ("HOST", "PORT", "LOG_LEVEL")
@@ -115,7 +117,7 @@ class AppProcess:
     def runner(
         cls,
         name: str,
-        app: Literal["medialink", "bare"],
+        app: AppName,
         fakes: Fakes,
         *,
         wix_rate_limit: int | None = 1_000_000,
@@ -394,8 +396,8 @@ class Bench:
         self._apps: dict[str, AppProcess] = {}
         self._others: list[AppProcess] = []
 
-    def app(self, name: Literal["medialink", "bare"]) -> AppProcess:
-        """The shared MediaLink (Wix rate limit lifted) or bare Bolt app."""
+    def app(self, name: AppName) -> AppProcess:
+        """The shared MediaLink (Wix rate limit lifted) or a bare Bolt app."""
         if name not in self._apps:
             self._apps[name] = AppProcess.runner(name, name, self.fakes)
         return self._apps[name]

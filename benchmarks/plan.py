@@ -38,15 +38,16 @@ class Plan:
     memory_batch: int = 1000
     memory_warmup: int = 200
     memory_concurrency: int = 8
+    memory_inflight: int = 64  # commands sent before their replies are awaited
 
     # 5. Parser.
     parser_sizes_kb: tuple[int, ...] = (1, 4, 16, 64, 256)
     parser_min_seconds: float = 0.1  # per timing
     parser_repeats: int = 5
 
-    # 6. What-if variants (benchmarks/experiments.py), bursts of 50 commands.
+    # 6. What-if variants (benchmarks/experiments.py), bursts of these many commands.
     whatif_runs: int = 3
-    whatif_concurrency: int = 50
+    whatif_levels: tuple[int, ...] = (10, 50, 200)
 
     skip_by_default: tuple[str, ...] = ()  # sections left out unless named with --only
 

@@ -10,6 +10,9 @@ the limiter instead of the app; the limiter itself is measured on its own.
 ``/medialink``, served the way Bolt's own aiohttp adapter serves an app (the same
 ``to_bolt_request``/``to_aiohttp_response`` as MediaLink's server, on aiohttp, on
 loopback, with the same signing secret). It imports nothing from ``bot``.
+``bare-direct`` is the same app with ``process_before_response=True``, as MediaLink
+runs: Bolt answers when the listener returns instead of polling for the ack every
+10 ms, the fastest a Bolt app acks.
 
 ``--experiment NAME`` applies one of the what-if variants of benchmarks/experiments.py
 (never by default). Both apps print ``READY <port>`` on stdout once listening (port 0
@@ -28,7 +31,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from benchmarks.experiments import EXPERIMENTS, share_webhook_session
+from benchmarks.experiments import EXPERIMENTS, apply
 
 
 async def _wait_for_stop() -> None:
@@ -50,6 +53,7 @@ async def serve_medialink(
     from bot.app import build_app  # noqa: PLC0415 - only this app loads MediaLink
     from bot.config import load_settings  # noqa: PLC0415
     from bot.logs import configure_logging  # noqa: PLC0415
+    from bot.run import freeze_start_up_objects  # noqa: PLC0415
     from bot.server import start_http_server  # noqa: PLC0415
     from bot.services import Services, build_services, build_wix_auth  # noqa: PLC0415
     from bot.wix.client import RetryPolicy, WixMediaClient  # noqa: PLC0415
@@ -60,8 +64,8 @@ async def serve_medialink(
     settings.wix_credentials()
     settings.require_slack()
     configure_logging(settings.log_level)
-    if "shared-webhook-session" in experiments:
-        share_webhook_session()
+    for experiment in experiments:
+        apply(experiment)  # no-gc-freeze is applied below, after the app is built
     if rate_limit is None:
         services = build_services(settings)
     else:
@@ -83,6 +87,8 @@ async def serve_medialink(
             max_refs=settings.medialink_max_refs,
         )
     app = build_app(settings, services)
+    if "no-gc-freeze" not in experiments:
+        freeze_start_up_objects()
     server = await start_http_server(app, host="127.0.0.1", port=0)
     _ready(server.port)
     try:
@@ -92,7 +98,7 @@ async def serve_medialink(
         await services.aclose()
 
 
-async def serve_bare() -> None:
+async def serve_bare(*, process_before_response: bool = False) -> None:
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request  # noqa: PLC0415
     from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: PLC0415
     from slack_sdk.web.async_client import AsyncWebClient  # noqa: PLC0415
@@ -103,6 +109,7 @@ async def serve_bare() -> None:
             token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
         ),
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        process_before_response=process_before_response,
     )
 
     @app.command("/medialink")
@@ -127,7 +134,7 @@ async def serve_bare() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve")
-    parser.add_argument("app", choices=("medialink", "bare"))
+    parser.add_argument("app", choices=("medialink", "bare", "bare-direct"))
     parser.add_argument("--wix-rate-limit", type=int, default=None, metavar="CALLS")
     parser.add_argument("--wix-rate-period", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument(
@@ -141,7 +148,7 @@ def main() -> None:
     if args.app == "medialink":
         asyncio.run(serve_medialink(args.wix_rate_limit, args.wix_rate_period, args.experiment))
     else:
-        asyncio.run(serve_bare())
+        asyncio.run(serve_bare(process_before_response=args.app == "bare-direct"))
 
 
 if __name__ == "__main__":
