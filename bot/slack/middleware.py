@@ -40,8 +40,6 @@ PENDING_ACKS_KEY = "medialink_pending_acks"
 GIVE_WAY_LIMIT = 0.25  # seconds
 # … and until no request has arrived for this long.
 CALM = 0.002  # seconds
-# However the server fares, a listener never waits longer than Slack would for the ack.
-ACK_WAIT_LIMIT = 3.0
 # An aiohttp.ClientSession the HTTP server shares among every response_url post.
 WEBHOOK_SESSION_KEY = "medialink_webhook_session"
 
@@ -103,6 +101,7 @@ class PendingAcks:
         self._last_arrival = -math.inf
         self._gate: asyncio.Future[None] | None = None
         self._check: asyncio.Handle | None = None
+        self._bound: asyncio.Handle | None = None
 
     def __len__(self) -> int:
         return self._count
@@ -120,13 +119,24 @@ class PendingAcks:
                 self._check_soon()
 
     async def drained(self, limit: float) -> None:
-        """Return once no request is pending or has just arrived, or after ``limit`` s."""
-        if self._gate is None or self._gate.done():
-            self._gate = asyncio.get_running_loop().create_future()
+        """Return once no request is pending or has just arrived, or at most ``limit``
+        seconds after the work now waiting began to wait."""
+        gate = self._gate
+        if gate is None or gate.done():
+            loop = asyncio.get_running_loop()
+            gate = self._gate = loop.create_future()
+            # One timer for the bound, not one per waiter: a burst made hundreds.
+            self._bound = loop.call_later(limit, self._open)
             self._check_soon()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(limit):
-                await asyncio.shield(self._gate)  # a waiter's timeout leaves the gate be
+        await asyncio.shield(gate)  # a waiter cancelled (say, at shutdown) leaves it be
+
+    def _open(self) -> None:
+        if self._gate is not None and not self._gate.done():
+            self._gate.set_result(None)
+        for handle in (self._check, self._bound):
+            if handle is not None:
+                handle.cancel()
+        self._check = self._bound = None
 
     def _check_soon(self, delay: float = 0.0, turns: int = 2) -> None:
         if self._gate is None or self._gate.done():
@@ -148,7 +158,7 @@ class PendingAcks:
             # request starts being answered in the one after.
             self._check_soon(0.0, turns - 1)
         else:
-            self._gate.set_result(None)
+            self._open()
 
 
 class ListenerAck(AsyncAck):
@@ -188,9 +198,7 @@ class ListenerAck(AsyncAck):
         response = await super().__call__(*args, **kwargs)
         self.release()
         if self._sent is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(ACK_WAIT_LIMIT):
-                    await self._sent.wait()
+            await self._sent.wait()  # set in a finally by the server, whatever happens
         if self._pending is not None:
             await self._pending.drained(GIVE_WAY_LIMIT)
         logger.info("acked %s", self.info.describe())
