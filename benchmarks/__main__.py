@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument(
         "--with-whatif",
         action="store_true",
-        help="also run section 6, MediaLink as it is next to a fix not yet in it (~20 s)",
+        help="also run section 6: MediaLink next to variants without one of its fixes (~35 s)",
     )
     options.add_argument(
         "--memory-commands",
