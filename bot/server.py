@@ -49,7 +49,8 @@ def create_web_app(app: AsyncApp) -> web.Application:
         return webhook_session[0]
 
     async def finish_replies(_: web.Application) -> None:
-        # aiohttp runs this after it stops accepting requests, before on_cleanup.
+        # The first cleanup: aiohttp has stopped taking requests and every handler has
+        # returned, so all work is started; the webhook session closes after it.
         await finish_work_in_hand()
 
     async def close_webhook_session(_: web.Application) -> None:
@@ -62,10 +63,12 @@ def create_web_app(app: AsyncApp) -> web.Application:
         # Listeners' work waits for its own ack (ack_sent, set once Bolt returns it) and
         # for the other requests' (pending_acks): see ListenerAck.
         ack_sent = asyncio.Event()
+        # Read first: a client slow to send its body must not hold back others' work.
+        body = await request.text()
         with pending_acks.answering():
             try:
                 bolt_request = AsyncBoltRequest(
-                    body=await request.text(),
+                    body=body,
                     query=request.query_string,
                     headers=request.headers,  # type: ignore[arg-type]  # a multidict works
                     context={
@@ -85,7 +88,7 @@ def create_web_app(app: AsyncApp) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
-    web_app.on_shutdown.append(finish_replies)
+    web_app.on_cleanup.append(finish_replies)
     web_app.on_cleanup.append(close_webhook_session)
     return web_app
 

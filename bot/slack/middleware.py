@@ -167,7 +167,10 @@ class ListenerAck(AsyncAck):
     work starts after the acks. The request is logged then, off the path to the ack.
 
     ``sent`` (``ACK_SENT_KEY``) and ``pending`` (``PENDING_ACKS_KEY``) come from the HTTP
-    server; Socket Mode has neither, and there the work goes on at once.
+    server; Socket Mode has neither, and there the work goes on at once. Only the task
+    ``answer_at_ack`` started waits: anything else that calls ``ack()`` inside Bolt's
+    dispatch (Bolt's own auto-ack, a listener not wrapped) would wait for a response
+    that cannot be sent until it returns.
     """
 
     def __init__(
@@ -182,6 +185,7 @@ class ListenerAck(AsyncAck):
         self.info = info
         # Done once Bolt can answer: at ack(), or when the listener ended without one.
         self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.work: asyncio.Task[Any] | None = None  # set by answer_at_ack
         self._sent = sent
         self._pending = pending
 
@@ -197,6 +201,9 @@ class ListenerAck(AsyncAck):
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         response = await super().__call__(*args, **kwargs)
         self.release()
+        if self.work is None or asyncio.current_task() is not self.work:
+            logger.info("acked %s", self.info.describe())
+            return response
         if self._sent is not None:
             await self._sent.wait()  # set in a finally by the server, whatever happens
         if self._pending is not None:
@@ -231,11 +238,15 @@ def answer_at_ack(listener: Listener) -> Listener:
         ack = kwargs.get("ack")
         if not isinstance(ack, ListenerAck):  # no middleware ran: nothing to return at
             return await listener(**kwargs)
-        work = asyncio.create_task(_run_to_the_end(listener, kwargs, ack))
+        work = ack.work = asyncio.create_task(_run_to_the_end(listener, kwargs, ack))
         _running.add(work)
         work.add_done_callback(_running.discard)
         work.add_done_callback(ack.release)
-        await ack.answered
+        try:
+            await ack.answered
+        except asyncio.CancelledError:
+            work.add_done_callback(_report_unclaimed)  # no one is left to take its failure
+            raise
         if ack.acked:
             return None
         return work.result()  # it ended, or failed, without an ack
@@ -250,18 +261,35 @@ async def _run_to_the_end(listener: Listener, kwargs: dict[str, Any], ack: Liste
         if not ack.acked:
             raise
         request = ack.request
-        await request.context.listener_runner.listener_error_handler.handle(
-            error=error, request=request, response=None
+        try:
+            await request.context.listener_runner.listener_error_handler.handle(
+                error=error, request=request, response=None
+            )
+        except Exception as failure:  # the error handler is the last resort
+            logger.error(  # noqa: TRY400 - names only: a traceback's messages may hold links
+                "%s failed with %s, and reporting it failed with %s",
+                ack.info.describe(),
+                type(error).__name__,
+                type(failure).__name__,
+            )
+
+
+def _report_unclaimed(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error(
+            "a listener failed with %s after its request was dropped", type(error).__name__
         )
 
 
 async def finish_listener_work(grace: float) -> int:
     """Wait up to ``grace`` seconds for work still running after its ack (replies being
-    made and sent), so stopping the app loses none; returns how many were cut off."""
-    pending = set(_running)
-    if not pending:
-        return 0
-    _, unfinished = await asyncio.wait(pending, timeout=grace)
+    made and sent), including work started meanwhile, so stopping the app loses none;
+    returns how many were cut off."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while _running and (left := deadline - loop.time()) > 0:
+        await asyncio.wait(set(_running), timeout=left)
+    unfinished = set(_running)
     for task in unfinished:
         task.cancel()
     return len(unfinished)

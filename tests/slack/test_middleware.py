@@ -11,6 +11,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.middleware import (
+    ACK_SENT_KEY,
     ListenerAck,
     PendingAcks,
     RequestContext,
@@ -28,7 +29,7 @@ INFO = RequestInfo("0f0f0f0f", "command /medialink", "T0MEDIALNK", "U0ALICE01", 
 async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
     sent = asyncio.Event()
     ack = ListenerAck(AsyncBoltRequest(body=""), INFO, sent)
-    call = asyncio.create_task(ack(text="working on it"))
+    call = ack.work = asyncio.create_task(ack(text="working on it"))  # as answer_at_ack does
     await asyncio.sleep(0.05)
     # The answer is ready for Bolt to pick up, but the listener's work is held back.
     assert ack.response is not None
@@ -51,7 +52,7 @@ async def test_work_after_an_ack_gives_way_to_the_acks_still_pending() -> None:
     sent.set()
     with pending.answering():  # another request, still being answered
         ack = ListenerAck(AsyncBoltRequest(body=""), INFO, sent, pending)
-        call = asyncio.create_task(ack())
+        call = ack.work = asyncio.create_task(ack())
         await asyncio.sleep(0.05)
         assert ack.answered.done()  # Bolt can send this ack …
         assert not call.done()  # … but the work after it waits for the other one
@@ -117,6 +118,8 @@ class Probe:
     errors: list[Exception] = field(default_factory=list)
 
     async def dispatch(self, slack: FakeSlack) -> BoltResponse:
+        """Dispatch a signed command as bot.server does: the ack-sent event is set once
+        Bolt returns the answer."""
         body = command_form(
             "go",
             response_url=slack.new_response_url(channel=CHANNEL_ID, user=USER_ID),
@@ -128,10 +131,17 @@ class Probe:
             "x-slack-request-timestamp": timestamp,
             "x-slack-signature": sign(body, timestamp),
         }
-        return await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        sent = asyncio.Event()
+        request = AsyncBoltRequest(body=body, headers=headers, context={ACK_SENT_KEY: sent})
+        try:
+            return await self.app.async_dispatch(request)
+        finally:
+            sent.set()
 
 
-def probe(slack: FakeSlack, listener: Callable[..., Awaitable[None]]) -> Probe:
+def probe(
+    slack: FakeSlack, listener: Callable[..., Awaitable[None]], *, wrap: bool = True
+) -> Probe:
     app = AsyncApp(
         client=AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url),
         signing_secret=SIGNING_SECRET,
@@ -144,7 +154,7 @@ def probe(slack: FakeSlack, listener: Callable[..., Awaitable[None]]) -> Probe:
         result.errors.append(error)
 
     app.error(record)
-    app.command("/medialink")(answer_at_ack(listener))
+    app.command("/medialink")(answer_at_ack(listener) if wrap else listener)
     return result
 
 
@@ -191,6 +201,19 @@ async def test_a_failure_before_the_ack_is_a_500_and_reaches_the_error_handler()
         response = await asyncio.wait_for(app.dispatch(slack), 5)
     assert response.status == 500
     assert [str(error) for error in app.errors] == ["before the ack"]
+
+
+async def test_an_ack_from_outside_the_wrapper_does_not_wait_for_itself() -> None:
+    # Bolt's own auto-ack, or a listener someone forgot to wrap: its ack() runs inside
+    # the dispatch whose return sends the answer, so waiting there would never end.
+    async def unwrapped(ack: AsyncAck) -> None:
+        await ack(text="unwrapped")
+
+    with FakeSlack() as slack:
+        app = probe(slack, unwrapped, wrap=False)
+        response = await asyncio.wait_for(app.dispatch(slack), 5)
+    assert response.status == 200
+    assert "unwrapped" in response.body
 
 
 async def test_stopping_waits_for_work_in_hand_and_cuts_off_what_overruns() -> None:
