@@ -68,6 +68,25 @@ def wait_healthy(base: str, process: subprocess.Popen[str], within: float = 20.0
     raise AssertionError("medialink serve did not become healthy")
 
 
+def post_command(base: str, slack: FakeSlack, file_id: str) -> tuple[httpx.Response, str, str]:
+    """POST a signed ``/medialink`` for ``file_id``; the answer, response_url and body."""
+    response_url = slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
+    body = command_form(
+        wix_url(file_id), response_url=response_url, trigger_id=slack.new_trigger_id()
+    )
+    timestamp = str(int(time.time()))
+    answer = httpx.post(
+        f"{base}/slack/events",
+        content=body,
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": sign(body, timestamp),
+        },
+    )
+    return answer, response_url, body
+
+
 def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
 ) -> None:
@@ -82,20 +101,7 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
         # Nothing but the fakes was contacted at start-up.
         assert wix.requests == []
 
-        response_url = slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
-        body = command_form(
-            wix_url(image), response_url=response_url, trigger_id=slack.new_trigger_id()
-        )
-        timestamp = str(int(time.time()))
-        answer = httpx.post(
-            f"{base}/slack/events",
-            content=body,
-            headers={
-                "content-type": "application/x-www-form-urlencoded",
-                "x-slack-request-timestamp": timestamp,
-                "x-slack-signature": sign(body, timestamp),
-            },
-        )
+        answer, response_url, body = post_command(base, slack, image)
         assert answer.status_code == 200
         slack.wait_until_sync(lambda: bool(slack.posts(response_url)), what="the reply")
         [post] = slack.posts(response_url)
@@ -105,7 +111,10 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
         forged = httpx.post(
             f"{base}/slack/events",
             content=body,
-            headers={"x-slack-request-timestamp": timestamp, "x-slack-signature": "v0=00"},
+            headers={
+                "x-slack-request-timestamp": str(int(time.time())),
+                "x-slack-signature": "v0=00",
+            },
         )
         assert forged.status_code == 401
     finally:
@@ -127,20 +136,7 @@ def test_stopping_finishes_the_replies_already_acked(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(base, process)
-        response_url = slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
-        body = command_form(
-            wix_url(image), response_url=response_url, trigger_id=slack.new_trigger_id()
-        )
-        timestamp = str(int(time.time()))
-        answer = httpx.post(
-            f"{base}/slack/events",
-            content=body,
-            headers={
-                "content-type": "application/x-www-form-urlencoded",
-                "x-slack-request-timestamp": timestamp,
-                "x-slack-signature": sign(body, timestamp),
-            },
-        )
+        answer, response_url, _ = post_command(base, slack, image)
         assert answer.status_code == 200
         assert slack.posts(response_url) == []
     finally:
