@@ -20,8 +20,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.config import Settings
 from bot.services import Services
 from bot.slack.listeners import SlackDeps, actions, commands, shortcuts, views
+from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
-from bot.slack.words import SOMETHING_WENT_WRONG
 
 logger = logging.getLogger("bot.slack")
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.slack.state import (
+from bot.slack.button_state import (
     FileState,
     LinkState,
     encode_state,
@@ -36,7 +36,7 @@ from bot.slack.state import (
     fits_in_button,
     rendition_choices,
 )
-from bot.slack.words import (
+from bot.slack.messages import (
     asset_label,
     describe_error,
     escape_clip,

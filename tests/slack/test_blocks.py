@@ -30,9 +30,8 @@ from bot.slack.blocks import (
     slack_date,
     view_violations,
 )
-from bot.slack.options import is_download_name
-from bot.slack.state import MAX_TOKEN_CHARS, LinkState, decode_state, file_state
-from bot.slack.words import (
+from bot.slack.button_state import MAX_TOKEN_CHARS, LinkState, decode_state, file_state
+from bot.slack.messages import (
     KEY_LACKS_PERMISSION,
     KEY_NOT_ACCEPTED,
     NOT_FOUND,
@@ -42,6 +41,7 @@ from bot.slack.words import (
     describe_error,
     option_problems,
 )
+from bot.slack.options import is_download_name
 from bot.wix.errors import (
     AuthenticationError,
     InternalServerError,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.state import decode_state, encode_state
+from bot.slack.button_state import decode_state, encode_state
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.wix import FakeWix
 from tests.slack.conftest import (

@@ -1,7 +1,7 @@
 """The reply's buttons.
 
 Every button that changes something carries the whole state of its message in its
-value (``bot.slack.state``), re-validated on each click: today's expiry cap, the file
+value (``bot.slack.button_state``), re-validated on each click: today's expiry cap, the file
 IDs, and that the clicker is the person the reply was made for. Link buttons open a
 URL in the browser but still reach the app, so they are acknowledged and ignored.
 """
@@ -28,6 +28,7 @@ from bot.slack.blocks import (
     render_notice,
     render_shared_reply,
 )
+from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
     deliver_ephemeral,
@@ -41,9 +42,8 @@ from bot.slack.listeners import (
     remade_link_reply,
     user_id_of,
 )
+from bot.slack.messages import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
 from bot.slack.middleware import answer_at_ack
-from bot.slack.state import LinkState, StateError, decode_state
-from bot.slack.words import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
 
 logger = logging.getLogger(__name__)
 

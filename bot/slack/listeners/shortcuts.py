@@ -19,7 +19,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.durations import whole_minutes
 from bot.slack.blocks import build_link_modal, render_notice
-from bot.slack.collect import collect_refs
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     GLOBAL_SHORTCUT,
@@ -29,8 +28,9 @@ from bot.slack.listeners import (
     new_link_reply,
     user_id_of,
 )
+from bot.slack.message_refs import collect_refs
+from bot.slack.messages import NO_REFERENCES_IN_MESSAGE
 from bot.slack.middleware import answer_at_ack
-from bot.slack.words import NO_REFERENCES_IN_MESSAGE
 from bot.wix.links import LinkOptions
 
 logger = logging.getLogger(__name__)

@@ -28,13 +28,13 @@ from bot.slack.blocks import (
 )
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import SlackDeps, new_link_reply, user_id_of
-from bot.slack.middleware import answer_at_ack
-from bot.slack.options import parse_asset_keys
-from bot.slack.words import (
+from bot.slack.messages import (
     MODAL_NEEDS_CONVERSATION,
     MODAL_NEEDS_URLS,
     describe_error,
 )
+from bot.slack.middleware import answer_at_ack
+from bot.slack.options import parse_asset_keys
 from bot.wix.links import LinkOptions, LinkOptionsError
 from bot.wix.refs import parse_media_refs
 

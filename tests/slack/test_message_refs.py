@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.collect import collect_message_text, collect_refs
+from bot.slack.message_refs import collect_message_text, collect_refs
 
 IMAGE_ID = "2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg"
 DOC_ID = "2d321c_8011271dcba949cd84faf9dc8b5431f0.pdf"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.slack.state import (
+from bot.slack.button_state import (
     MAX_TOKEN_CHARS,
     PREFIX,
     STALE_BUTTONS,
