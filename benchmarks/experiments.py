@@ -10,7 +10,7 @@ the ack, one shared response_url session) are part of the app; their before/afte
 numbers are in the README.
 
 - ``no-give-way``: work after an ack starts at once, instead of giving way to the
-  acks still pending (``PendingAcks``, up to ``GIVE_WAY_LIMIT``).
+  acks still pending (``bot.dispatch.PendingAcks``, up to ``GIVE_WAY_LIMIT``).
 - ``no-calm``: work gives way to the pending acks but not to requests still arriving
   (``CALM`` set to 0).
 - ``no-gc-freeze``: start-up objects stay in the cycle collector's scans
@@ -23,14 +23,7 @@ EXPERIMENTS = ("no-give-way", "no-calm", "no-gc-freeze")
 
 
 def apply(name: str) -> None:
-    """Apply one variant to ``bot`` (before the app is built)."""
-    from bot.slack import middleware  # noqa: PLC0415 - only MediaLink's runner loads bot
-
-    if name == "no-give-way":
-        middleware.GIVE_WAY_LIMIT = 0.0
-    elif name == "no-calm":
-        middleware.CALM = 0.0
-    elif name == "no-gc-freeze":
-        pass  # benchmarks/serve.py skips the freeze
-    else:
+    """Check a variant's name; ``benchmarks/serve.py`` applies it where it builds the app
+    (the dispatcher's ``give_way_limit`` and ``calm``, and the start-up freeze)."""
+    if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}")

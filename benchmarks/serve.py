@@ -52,6 +52,7 @@ async def serve_medialink(
 ) -> None:
     from bot.app import build_app  # noqa: PLC0415 - only this app loads MediaLink
     from bot.config import load_settings  # noqa: PLC0415
+    from bot.dispatch import CALM, GIVE_WAY_LIMIT, Dispatcher  # noqa: PLC0415
     from bot.logs import configure_logging  # noqa: PLC0415
     from bot.run import freeze_start_up_objects  # noqa: PLC0415
     from bot.server import start_http_server  # noqa: PLC0415
@@ -86,10 +87,20 @@ async def serve_medialink(
             ),
             max_refs=settings.medialink_max_refs,
         )
-    app = build_app(settings, services)
+    dispatcher = Dispatcher(
+        give_way_limit=0.0 if "no-give-way" in experiments else GIVE_WAY_LIMIT,
+        calm=0.0 if "no-calm" in experiments else CALM,
+    )
+    app = build_app(settings, services, dispatcher)
     if "no-gc-freeze" not in experiments:
         freeze_start_up_objects()
-    server = await start_http_server(app, host="127.0.0.1", port=0)
+    server = await start_http_server(
+        app,
+        dispatcher,
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        host="127.0.0.1",
+        port=0,
+    )
     _ready(server.port)
     try:
         await _wait_for_stop()

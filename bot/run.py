@@ -7,8 +7,9 @@ import logging
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.dispatch import Dispatcher
 from bot.server import (
-    finish_work_in_hand,
+    STOP_GRACE,
     start_http_server,
     start_socket_mode,
     wait_for_stop_signal,
@@ -28,7 +29,8 @@ def freeze_start_up_objects() -> None:
 
 async def serve(settings: Settings) -> None:
     services = build_services(settings)
-    app = build_app(settings, services)
+    dispatcher = Dispatcher()
+    app = build_app(settings, services, dispatcher)
     freeze_start_up_objects()
     try:
         if settings.slack_app_token is not None:
@@ -38,9 +40,18 @@ async def serve(settings: Settings) -> None:
                 await wait_for_stop_signal()
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
-                await finish_work_in_hand()
+                cut_off = await dispatcher.finish(STOP_GRACE)
+                if cut_off:
+                    logger.warning("stopped with %d replies unfinished", cut_off)
         else:
-            server = await start_http_server(app, host=settings.host, port=settings.port)
+            secret = settings.slack_signing_secret
+            server = await start_http_server(
+                app,
+                dispatcher,
+                signing_secret=secret.get_secret_value() if secret is not None else "",
+                host=settings.host,
+                port=settings.port,
+            )
             logger.info(
                 "MediaLink is listening on %s:%d (POST /slack/events, GET /healthz)",
                 settings.host,

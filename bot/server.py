@@ -1,4 +1,10 @@
-"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``) or Socket Mode."""
+"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``) or Socket Mode.
+
+The HTTP edge verifies first: a request's Slack signature and timestamp are checked on
+the raw body (``bot.signing``) before anything parses it, logs it or hands it to Bolt.
+A request that fails costs one HMAC, gets 401, and reaches nothing: no Bolt, no
+listener, no error handler, no outbound request.
+"""
 
 from __future__ import annotations
 
@@ -7,90 +13,83 @@ import logging
 import signal
 from dataclasses import dataclass
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.dispatch import Dispatcher
+from bot.signing import SignatureChecker, Verdict
 from bot.slack.bolt_fixes import apply_bolt_fixes
-from bot.slack.middleware import (
-    ACK_SENT_KEY,
-    PENDING_ACKS_KEY,
-    WEBHOOK_SESSION_KEY,
-    PendingAcks,
-    finish_listener_work,
-)
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-# Slack's payloads are small; a cap keeps a hostile body from costing memory.
+# Slack's payloads are small (a message shortcut's whole message is the largest); a
+# cap keeps a hostile body from costing memory.
 MAX_BODY_BYTES = 1024 * 1024
-WEBHOOK_TIMEOUT = 30  # seconds, as slack_sdk's webhook client
 # On stop, replies still being made get this long to reach Slack (within the 30 s a
 # container platform usually allows between SIGTERM and SIGKILL).
 STOP_GRACE = 20.0  # seconds
 
+REFUSED_TEXT = "invalid or missing Slack signature"
 
-def create_web_app(app: AsyncApp) -> web.Application:
+
+def create_web_app(
+    app: AsyncApp, dispatcher: Dispatcher, *, signing_secret: str
+) -> web.Application:
     """The aiohttp application for HTTP mode: one URL for commands, interactivity and events."""
     apply_bolt_fixes()
-    # One HTTP session for every response_url post (see SessionRespond), made on first
-    # use inside the running loop and closed with the server.
-    webhook_session: list[aiohttp.ClientSession] = []
-
-    def shared_webhook_session() -> aiohttp.ClientSession:
-        if not webhook_session or webhook_session[0].closed:
-            timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
-            webhook_session[:] = [aiohttp.ClientSession(timeout=timeout)]
-        return webhook_session[0]
-
-    async def finish_replies(_: web.Application) -> None:
-        # The first cleanup: aiohttp has stopped taking requests and every handler has
-        # returned, so all work is started; the webhook session closes after it.
-        await finish_work_in_hand()
-
-    async def close_webhook_session(_: web.Application) -> None:
-        if webhook_session:
-            await webhook_session[0].close()
-
-    pending_acks = PendingAcks()
+    checker = SignatureChecker(signing_secret)
 
     async def slack_events(request: web.Request) -> web.Response:
-        # Listeners' work waits for its own ack (ack_sent, set once Bolt returns it) and
-        # for the other requests' (pending_acks): see ListenerAck.
-        ack_sent = asyncio.Event()
-        # Read first: a client slow to send its body must not hold back others' work.
-        body = await request.text()
-        with pending_acks.answering():
-            try:
-                bolt_request = AsyncBoltRequest(
-                    body=body,
-                    query=request.query_string,
-                    headers=request.headers,  # type: ignore[arg-type]  # a multidict works
-                    context={
-                        ACK_SENT_KEY: ack_sent,
-                        PENDING_ACKS_KEY: pending_acks,
-                        WEBHOOK_SESSION_KEY: shared_webhook_session(),
-                    },
-                )
-                bolt_response = await app.async_dispatch(bolt_request)
-            finally:
-                ack_sent.set()
-        return await to_aiohttp_response(bolt_response)
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return web.Response(status=413, text="request body too large")
+        # Read whole first (bounded by client_max_size: 413 beyond it), so a client slow
+        # to send its body holds back no one else's work.
+        raw = await request.read()
+        verdict = checker.check(request.headers, raw)
+        if verdict is not Verdict.OK:
+            logger.debug("refused a request to %s: %s", EVENTS_PATH, verdict.value)
+            return web.Response(status=401, text=REFUSED_TEXT)
+        return await _dispatch(app, dispatcher, request, raw)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
+
+    async def finish_replies(_: web.Application) -> None:
+        # aiohttp has stopped taking requests and every handler has returned, so all
+        # work is started: give it time to reach Slack, then close the shared session.
+        cut_off = await dispatcher.finish(STOP_GRACE)
+        if cut_off:
+            logger.warning("stopped with %d replies unfinished after %.0f s", cut_off, STOP_GRACE)
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
     web_app.on_cleanup.append(finish_replies)
-    web_app.on_cleanup.append(close_webhook_session)
     return web_app
+
+
+async def _dispatch(
+    app: AsyncApp, dispatcher: Dispatcher, request: web.Request, raw: bytes
+) -> web.Response:
+    """Hand a verified request to Bolt; a body Bolt cannot read is a 400, not a 500."""
+    with dispatcher.arrived():
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]  # a multidict works
+            )
+        except (ValueError, TypeError, RecursionError) as error:
+            # Signed, so from Slack (or holding our secret), yet not a Slack payload.
+            logger.warning("a signed request had an unreadable body (%s)", type(error).__name__)
+            return web.Response(status=400, text="unreadable request body")
+        bolt_response = await app.async_dispatch(bolt_request)
+    return await to_aiohttp_response(bolt_response)
 
 
 @dataclass(slots=True)
@@ -107,9 +106,13 @@ class RunningServer:
         await self.runner.cleanup()
 
 
-async def start_http_server(app: AsyncApp, *, host: str, port: int) -> RunningServer:
-    """Serve ``app`` on host:port (0 picks a free port) until ``close()``."""
-    runner = web.AppRunner(create_web_app(app), access_log=None, handle_signals=False)
+async def start_http_server(
+    app: AsyncApp, dispatcher: Dispatcher, *, signing_secret: str, host: str, port: int
+) -> RunningServer:
+    """Serve ``app`` on host:port (0 picks a free port) until ``close()``, which also
+    lets the work in hand finish (``Dispatcher.finish``)."""
+    web_app = create_web_app(app, dispatcher, signing_secret=signing_secret)
+    runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -124,13 +127,6 @@ async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHan
     handler = AsyncSocketModeHandler(app, app_token, web_client=app.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
     return handler
-
-
-async def finish_work_in_hand(grace: float = STOP_GRACE) -> None:
-    """Give listener work already acked (links being made and sent) time to finish."""
-    cut_off = await finish_listener_work(grace)
-    if cut_off:
-        logger.warning("stopped with %d replies unfinished after %.0f s", cut_off, grace)
 
 
 async def wait_for_stop_signal() -> None:

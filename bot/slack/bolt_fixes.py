@@ -26,14 +26,20 @@ _original_parse_body = bolt_internals.parse_body
 
 
 def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
-    """Bolt's ``parse_body``, deciding on the form's fields instead of a substring."""
+    """Bolt's ``parse_body``, deciding on the form's fields instead of a substring.
+
+    It also insists on a JSON object where Bolt would pass on any JSON value (a list, a
+    number), so a body Bolt could not route raises ``TypeError`` here, which the HTTP
+    edge answers with 400 instead of a 500 from deep inside Bolt.
+    """
     if not body or body.startswith("{") or content_type == "application/json":
-        return _original_parse_body(body, content_type)
-    form = dict(parse_qsl(body, keep_blank_values=True))
-    if "payload" in form:
-        payload: dict[str, Any] = json.loads(form["payload"])
-        return payload
-    return form
+        parsed: object = _original_parse_body(body, content_type)
+    else:
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        parsed = json.loads(form["payload"]) if "payload" in form else form
+    if not isinstance(parsed, dict):
+        raise TypeError(f"a Slack payload is a JSON object, not {type(parsed).__name__}")
+    return parsed
 
 
 def apply_bolt_fixes() -> None:

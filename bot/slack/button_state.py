@@ -98,18 +98,14 @@ class LinkState:
     redirect_url: str | None = None
 
     @classmethod
-    def for_request(
-        cls,
-        user_id: str,
-        refs: Sequence[MediaRef],
-        options: LinkOptions,
-        expires_in: timedelta,
-    ) -> LinkState:
-        """The state of a fresh request (``expires_in`` already resolved by the service)."""
+    def for_request(cls, user_id: str, refs: Sequence[MediaRef], options: LinkOptions) -> LinkState:
+        """The state of a fresh request, whose options carry the resolved expiry."""
+        if options.expires_in is None:
+            raise ValueError("resolve the expiry before building button state")
         return cls(
             user_id=user_id,
             files=tuple(file_state(ref) for ref in refs),
-            expires_minutes=whole_minutes(expires_in),
+            expires_minutes=whole_minutes(options.expires_in),
             asset_keys=options.asset_keys,
             download_file_name=options.download_file_name,
             inline=options.inline,

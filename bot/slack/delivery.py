@@ -31,11 +31,10 @@ _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, SlackClie
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """How many of the messages reached Slack, and by which route."""
+    """How many of the messages reached Slack."""
 
     sent: int
     total: int
-    fell_back: bool = False
 
     @property
     def complete(self) -> bool:
@@ -58,7 +57,6 @@ async def deliver_ephemeral(
     """
     sent = 0
     use_response_url = respond is not None and respond.response_url is not None
-    fell_back = False
     for position, message in enumerate(messages):
         if use_response_url and respond is not None:
             replace = replace_original and position == 0
@@ -66,12 +64,11 @@ async def deliver_ephemeral(
                 sent += 1
                 continue
             use_response_url = False
-        fell_back = True
         if await _post_ephemeral(client, message, channel_id, user_id):
             sent += 1
     if sent < len(messages):
         logger.error("delivered %d of %d messages to the user", sent, len(messages))
-    return Delivery(sent=sent, total=len(messages), fell_back=fell_back)
+    return Delivery(sent=sent, total=len(messages))
 
 
 async def deliver_in_channel(
@@ -84,17 +81,15 @@ async def deliver_in_channel(
     """Post messages everyone in the conversation sees (the response_url, else chat.postMessage)."""
     sent = 0
     use_response_url = respond is not None and respond.response_url is not None
-    fell_back = False
     for message in messages:
         if use_response_url and respond is not None:
             if await post_to_response_url(respond, message, response_type="in_channel"):
                 sent += 1
                 continue
             use_response_url = False
-        fell_back = True
         if channel_id and await _post_message(client, message, channel_id):
             sent += 1
-    return Delivery(sent=sent, total=len(messages), fell_back=fell_back)
+    return Delivery(sent=sent, total=len(messages))
 
 
 async def send_to_dm(

@@ -47,6 +47,10 @@ APP_NOT_INSTALLED = (
     "Wix says MediaLink is not set up on this site. A Wix site admin must install or reconnect it."
 )
 UNREADABLE_ANSWER = "Wix sent an answer MediaLink could not read. Try again in a moment."
+BUSY = (
+    "MediaLink is busy with a lot of requests right now and didn't take this one. "
+    "Try again in a minute."
+)
 SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong on MediaLink's side and no links were made. "
     "Try again; if it keeps happening, tell whoever runs MediaLink."

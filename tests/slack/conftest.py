@@ -32,6 +32,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
 from bot.config import Settings, load_settings
+from bot.dispatch import Dispatcher
 from bot.server import EVENTS_PATH, RunningServer, start_http_server
 from bot.services import Services, build_services
 from bot.wix.client import RetryPolicy
@@ -502,8 +503,11 @@ async def make_medialink(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncItera
     async def start(**overrides: Any) -> MediaLink:
         settings = medialink_settings(fake_slack, fake_wix, **overrides)
         services = build_services(settings, retry=FAST_RETRY)
-        app = build_app(settings, services)
-        server = await start_http_server(app, host="127.0.0.1", port=0)
+        dispatcher = Dispatcher()
+        app = build_app(settings, services, dispatcher)
+        server = await start_http_server(
+            app, dispatcher, signing_secret=SIGNING_SECRET, host="127.0.0.1", port=0
+        )
         # No keep-alive: each request is its own connection, so "the app is idle"
         # means no task is left (see MediaLink.settle).
         http = httpx.AsyncClient(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,9 +101,8 @@ def failed(number: int, error: WixError) -> FileLinks:
 
 
 def state_for(results: Sequence[FileLinks], **options: Any) -> LinkState:
-    return LinkState.for_request(
-        USER, [result.ref for result in results], LinkOptions(**options), timedelta(hours=1)
-    )
+    options.setdefault("expires_in", timedelta(hours=1))
+    return LinkState.for_request(USER, [result.ref for result in results], LinkOptions(**options))
 
 
 def reply(results: Sequence[FileLinks], **kwargs: Any) -> list[Json]:
@@ -340,7 +340,7 @@ def test_a_file_too_big_to_remember_keeps_its_links_and_loses_the_buttons() -> N
     long_keys = tuple(hashlib.sha512(bytes([n])).hexdigest()[:100] for n in range(60))
     result = ok(1, keys=("src",))
     state = LinkState.for_request(
-        USER, [result.ref], LinkOptions(asset_keys=long_keys[:20]), timedelta(hours=1)
+        USER, [result.ref], LinkOptions(expires_in=timedelta(hours=1), asset_keys=long_keys[:20])
     )
     state = state.with_file_keys(0, long_keys)
     messages = render_link_reply([result], state)
@@ -510,8 +510,7 @@ def replies(draw: st.DrawFn) -> tuple[list[FileLinks], LinkState, list[RejectedT
     state = LinkState.for_request(
         draw(st.from_regex(r"U[A-Z0-9]{8,20}", fullmatch=True)),
         [result.ref for result in results],
-        options,
-        timedelta(minutes=draw(st.integers(1, 10080))),
+        replace(options, expires_in=timedelta(minutes=draw(st.integers(1, 10080)))),
     )
     rejected = draw(
         st.lists(

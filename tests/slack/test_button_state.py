@@ -81,8 +81,10 @@ def test_the_state_of_a_request_keeps_its_files_and_options() -> None:
     refs = parse_media_refs(
         f"https://static.wixstatic.com/media/{IMAGE_ID}/v1/fill/w_1,h_1/{'n' * 90}.jpg {DOC_ID}"
     ).refs
-    options = LinkOptions(asset_keys=("src",), download_file_name="x.pdf", inline=True)
-    state = LinkState.for_request("U1", refs, options, timedelta(hours=2))
+    options = LinkOptions(
+        expires_in=timedelta(hours=2), asset_keys=("src",), download_file_name="x.pdf", inline=True
+    )
+    state = LinkState.for_request("U1", refs, options)
     assert [file.file_id for file in state.files] == [IMAGE_ID, DOC_ID]
     assert state.expires_minutes == 120
     assert state.asset_keys == ("src",)

@@ -102,9 +102,20 @@ async def test_a_forged_interaction_is_refused(medialink: MediaLink, fake_wix: F
 async def test_ssl_check_does_not_let_an_unsigned_command_through(
     medialink: MediaLink, fake_wix: FakeWix
 ) -> None:
-    """Slack's unsigned ``ssl_check=1`` probe gets an empty 200, and nothing else runs."""
+    """An unsigned ``ssl_check=1`` body is refused like any unsigned request: the edge
+    reads nothing before the signature (whether Slack signs its SSL probe is
+    UNCONFIRMED; docs/slack.md, Request signing), and nothing runs."""
     body, url = signed_command(medialink, wix_url(fake_wix.add_file()))
     response = await medialink.post(f"{body}&ssl_check=1", signed=False)
+    assert response.status_code == 401
+    await assert_nothing_happened(medialink, url)
+
+
+async def test_a_signed_ssl_check_gets_an_empty_200_and_runs_nothing(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    body, url = signed_command(medialink, wix_url(fake_wix.add_file()))
+    response = await medialink.post(f"{body}&ssl_check=1")
     assert response.status_code == 200
     assert response.text == ""
     await assert_nothing_happened(medialink, url)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from bot.app import build_app
+from bot.dispatch import Dispatcher
 from bot.server import start_socket_mode
 from bot.services import build_services
 from tests.fakes.slack import FakeSlack, Json, Message
@@ -73,7 +74,9 @@ async def socket_app(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncIterator[
         fake_slack, fake_wix, slack_app_token=fake_slack.app_token, slack_signing_secret=None
     )
     services = build_services(settings, retry=FAST_RETRY)
-    handler: Any = await start_socket_mode(build_app(settings, services), fake_slack.app_token)
+    dispatcher = Dispatcher()
+    app = build_app(settings, services, dispatcher)
+    handler: Any = await start_socket_mode(app, fake_slack.app_token)
     try:
         await fake_slack.wait_until(
             lambda: fake_slack.socket_connections >= 1, what="the app's WebSocket"
@@ -81,6 +84,7 @@ async def socket_app(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncIterator[
         yield SocketApp(fake_slack, fake_wix)
     finally:
         await handler.close_async()
+        await dispatcher.finish(5)
         await services.aclose()
 
 

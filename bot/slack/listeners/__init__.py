@@ -1,22 +1,30 @@
-"""Listeners, one module per Slack surface, each with ``register(app, deps)``.
+"""Listeners, one module per Slack surface, each with ``register(app, dispatcher)``.
 
-Listeners are thin: acknowledge, hand the work to the link service, render, deliver.
-What they share (the dependencies, and "make the links for this state") lives here.
+Listeners are module-level functions that take what they need by name, as Bolt passes
+it (``ack``, ``body``, ``respond``, ``client``, ``context``), and find MediaLink's own
+dependencies in the context (``deps_of``). They are thin: acknowledge, hand the work to
+the link service, render, deliver. What they share lives here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.durations import whole_minutes
 from bot.slack.blocks import Message, allowed_expiry_choices, render_link_reply
 from bot.slack.button_state import LinkState
+from bot.wix.errors import WixError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
+
+logger = logging.getLogger(__name__)
 
 COMMAND = "/medialink"
 MESSAGE_SHORTCUT = "medialink_message"
@@ -30,6 +38,8 @@ class SlackDeps:
     links: LinkService
     max_refs: int
     share_enabled: bool
+    # ``respond()`` for a response_url that Bolt does not know of (the form's picker).
+    respond_to: Callable[[str], AsyncRespond]
 
     @property
     def max_expiry(self) -> timedelta:
@@ -44,16 +54,14 @@ class SlackDeps:
         return allowed_expiry_choices(whole_minutes(self.max_expiry))
 
 
-async def links_for_state(links: LinkService, state: LinkState) -> list[FileLinks]:
-    """Make every file's links again, in the state's order (one call per set of renditions)."""
-    outcomes = await asyncio.gather(
-        *(links.generate(refs, options) for refs, options in state.requests())
-    )
-    by_id = {result.file_id: result for outcome in outcomes for result in outcome}
-    return [by_id[file.file_id] for file in state.files if file.file_id in by_id]
+def checked_options(deps: SlackDeps, options: LinkOptions) -> LinkOptions:
+    """``options`` checked, with the expiry resolved (the one place it is); raises
+    ``LinkOptionsError`` saying what to change."""
+    deps.links.check_options(options)
+    return replace(options, expires_in=deps.links.resolve_expiry(options.expires_in))
 
 
-async def new_link_reply(
+async def fresh_link_reply(
     deps: SlackDeps,
     *,
     user_id: str,
@@ -61,17 +69,22 @@ async def new_link_reply(
     options: LinkOptions,
     rejected: Sequence[RejectedToken] = (),
 ) -> list[Message]:
-    """Links for a fresh request, rendered with buttons. Options must be checked already."""
-    state = LinkState.for_request(
-        user_id, refs, options, deps.links.resolve_expiry(options.expires_in)
-    )
-    return await remade_link_reply(deps, state, rejected=rejected)
+    """Links for a fresh request, rendered with buttons; ``options`` from ``checked_options``."""
+    results = await deps.links.generate(refs, options)
+    return render_reply(deps, results, LinkState.for_request(user_id, refs, options), rejected)
 
 
-async def remade_link_reply(
-    deps: SlackDeps, state: LinkState, *, rejected: Sequence[RejectedToken] = ()
+async def remade_link_reply(deps: SlackDeps, state: LinkState) -> list[Message]:
+    """A button's links made again, rendered with buttons."""
+    return render_reply(deps, await links_for_state(deps.links, state), state, ())
+
+
+def render_reply(
+    deps: SlackDeps,
+    results: Sequence[FileLinks],
+    state: LinkState,
+    rejected: Sequence[RejectedToken],
 ) -> list[Message]:
-    results = await links_for_state(deps.links, state)
     return render_link_reply(
         results,
         state,
@@ -81,12 +94,34 @@ async def remade_link_reply(
     )
 
 
+async def links_for_state(links: LinkService, state: LinkState) -> list[FileLinks]:
+    """Make every file's links again, in the state's order (one call per set of renditions)."""
+    requests = state.requests()
+    outcomes = await asyncio.gather(*(links.generate(refs, options) for refs, options in requests))
+    by_id = {result.file_id: result for outcome in outcomes for result in outcome}
+    results = []
+    for file in state.files:
+        result = by_id.get(file.file_id)
+        if result is None:  # the link service answers every file; say so if it did not
+            logger.error("the link service gave no result for a file of a button's state")
+            result = FileLinks(ref=file.ref(), error=WixError("no answer for this file"))
+        results.append(result)
+    return results
+
+
 def user_id_of(body: dict[str, Any]) -> str:
-    """The acting user: ``user_id`` in commands, ``user.id`` in interactive payloads."""
+    """The acting user: ``user_id`` in commands, ``user.id`` in interactive payloads.
+
+    Every payload Slack signs names one; a payload without is refused loudly rather
+    than served as nobody (whose buttons would then always answer "stale").
+    """
     user = body.get("user")
-    if isinstance(user, dict) and isinstance(user.get("id"), str):
+    if isinstance(user, dict) and isinstance(user.get("id"), str) and user["id"]:
         return str(user["id"])
-    return str(body.get("user_id", ""))
+    user_id = body.get("user_id")
+    if isinstance(user_id, str) and user_id:
+        return user_id
+    raise LookupError("the payload names no user")
 
 
 def channel_id_of(body: dict[str, Any]) -> str | None:

@@ -9,10 +9,11 @@ URL in the browser but still reach the app, so they are acknowledged and ignored
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,118 +44,134 @@ from bot.slack.listeners import (
     user_id_of,
 )
 from bot.slack.messages import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
-from bot.slack.middleware import answer_at_ack
+from bot.slack.middleware import deps_of
+
+if TYPE_CHECKING:
+    from bot.dispatch import Dispatcher
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def tell(
-        text: str,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        """A short ephemeral note under the reply (the reply itself stays)."""
-        await deliver_ephemeral(
-            [render_notice(text)],
-            respond=respond,
-            client=client,
-            channel_id=channel_id_of(body),
+async def tell(
+    text: str,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    """A short ephemeral note under the reply (the reply itself stays)."""
+    await deliver_ephemeral(
+        [render_notice(text)],
+        respond=respond,
+        client=client,
+        channel_id=channel_id_of(body),
+        user_id=user_id_of(body),
+    )
+
+
+async def clicked_state(
+    deps: SlackDeps,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> LinkState | None:
+    """The clicked button's state, or None after telling the person why not."""
+    action = (body.get("actions") or [{}])[0]
+    try:
+        return decode_state(
+            str(action.get("value") or ""),
+            max_expiry=deps.max_expiry,
+            max_files=deps.max_refs,
             user_id=user_id_of(body),
         )
+    except StateError as error:
+        logger.info("button refused: %s", type(error).__name__)
+        await tell(str(error), body, respond, client)
+        return None
 
-    async def clicked_state(
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> LinkState | None:
-        """The clicked button's state, or None after telling the person why not."""
-        action = (body.get("actions") or [{}])[0]
-        try:
-            return decode_state(
-                str(action.get("value") or ""),
-                max_expiry=deps.max_expiry,
-                max_files=deps.max_refs,
-                user_id=user_id_of(body),
-            )
-        except StateError as error:
-            logger.info("button refused: %s", type(error).__name__)
-            await tell(str(error), body, respond, client)
-            return None
 
-    async def acknowledge_link(ack: AsyncAck) -> None:
-        await ack()
+async def acknowledge_link(ack: AsyncAck) -> None:
+    await ack()
 
-    async def remake_links(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        """Regenerate, a new expiry, or other renditions: the state says which; replace in place."""
-        await ack()
-        state = await clicked_state(body, respond, client)
-        if state is None:
-            return
-        messages = await remade_link_reply(deps, state)
-        await deliver_ephemeral(
-            messages,
-            respond=respond,
-            client=client,
-            channel_id=channel_id_of(body),
-            user_id=state.user_id,
-            replace_original=True,
-        )
 
-    async def share_in_channel(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        if not deps.share_enabled:  # the button is hidden then; this is a forged or old click
-            await tell(SHARE_DISABLED, body, respond, client)
-            return
-        state = await clicked_state(body, respond, client)
-        if state is None:
-            return
-        results = [result for result in await links_for_state(deps.links, state) if result.ok]
-        if not results:
-            await tell(NOTHING_TO_SHARE, body, respond, client)
-            return
-        delivery = await deliver_in_channel(
-            render_shared_reply(results, shared_by=state.user_id),
-            respond=respond,
-            client=client,
-            channel_id=channel_id_of(body),
-        )
-        if not delivery.complete:
-            await tell(SHARE_FAILED, body, respond, client)
+async def remake_links(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Regenerate, a new expiry, or other renditions: the state says which; replace in place."""
+    await ack()
+    deps = deps_of(context)
+    state = await clicked_state(deps, body, respond, client)
+    if state is None:
+        return
+    messages = await remade_link_reply(deps, state)
+    await deliver_ephemeral(
+        messages,
+        respond=respond,
+        client=client,
+        channel_id=channel_id_of(body),
+        user_id=state.user_id,
+        replace_original=True,
+    )
 
-    async def send_copy_to_dm(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        state = await clicked_state(body, respond, client)
-        if state is None:
-            return
-        results = await links_for_state(deps.links, state)
-        delivery = await send_to_dm(render_dm_copy(results), client=client, user_id=state.user_id)
-        await tell(DM_SENT if delivery.complete else DM_FAILED, body, respond, client)
 
-    async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
-        await ack()
-        await delete_original(respond)
+async def share_in_channel(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    if not deps.share_enabled:  # the button is hidden then; this is a forged or old click
+        await tell(SHARE_DISABLED, body, respond, client)
+        return
+    state = await clicked_state(deps, body, respond, client)
+    if state is None:
+        return
+    results = [result for result in await links_for_state(deps.links, state) if result.ok]
+    if not results:
+        await tell(NOTHING_TO_SHARE, body, respond, client)
+        return
+    delivery = await deliver_in_channel(
+        render_shared_reply(results, shared_by=state.user_id),
+        respond=respond,
+        client=client,
+        channel_id=channel_id_of(body),
+    )
+    if not delivery.complete:
+        await tell(SHARE_FAILED, body, respond, client)
 
-    app.action(LINK_ACTION)(answer_at_ack(acknowledge_link))
-    app.action(ACTION_REGENERATE)(answer_at_ack(remake_links))
-    app.action(EXPIRY_ACTION)(answer_at_ack(remake_links))
-    app.action(RENDITION_ACTION)(answer_at_ack(remake_links))
-    app.action(ACTION_SHARE)(answer_at_ack(share_in_channel))
-    app.action(ACTION_DM)(answer_at_ack(send_copy_to_dm))
-    app.action(ACTION_DISMISS)(answer_at_ack(dismiss))
+
+async def send_copy_to_dm(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    state = await clicked_state(deps, body, respond, client)
+    if state is None:
+        return
+    results = await links_for_state(deps.links, state)
+    delivery = await send_to_dm(render_dm_copy(results), client=client, user_id=state.user_id)
+    await tell(DM_SENT if delivery.complete else DM_FAILED, body, respond, client)
+
+
+async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
+    await ack()
+    await delete_original(respond)
+
+
+def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
+    dispatcher.listen(app.action(LINK_ACTION), acknowledge_link)
+    for action_id in (ACTION_REGENERATE, EXPIRY_ACTION, RENDITION_ACTION):
+        dispatcher.listen(app.action(action_id), remake_links)
+    dispatcher.listen(app.action(ACTION_SHARE), share_in_channel)
+    dispatcher.listen(app.action(ACTION_DM), send_copy_to_dm)
+    dispatcher.listen(app.action(ACTION_DISMISS), dismiss)

@@ -7,67 +7,70 @@ problems and "no Wix reference" go back in the ack itself, with no Wix call.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.blocks import Message, render_notice
 from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import COMMAND, SlackDeps, new_link_reply
+from bot.slack.listeners import COMMAND, checked_options, fresh_link_reply, user_id_of
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
-from bot.slack.middleware import answer_at_ack
+from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
 from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
 
-
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def medialink_command(
-        ack: AsyncAck,
-        command: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        request = parse_command_text(str(command.get("text") or ""))
-        if request.wants_help:
-            await _ack_with(ack, render_notice(USAGE))
-            return
-        problems = list(request.problems)
-        if not problems:
-            try:
-                deps.links.check_options(request.options)
-            except LinkOptionsError as error:
-                problems.append(describe_error(error))
-        if problems:
-            await _ack_with(ack, render_notice(option_problems(problems)))
-            return
-        found = parse_media_refs(request.text, max_refs=deps.max_refs)
-        if not found.refs:
-            await _ack_with(
-                ack, render_notice(f"{NO_REFERENCES}\n\n{USAGE}", rejected=found.rejected)
-            )
-            return
-        await ack()
-
-        user_id = str(command.get("user_id", ""))
-        messages = await new_link_reply(
-            deps, user_id=user_id, refs=found.refs, options=request.options, rejected=found.rejected
-        )
-        await deliver_ephemeral(
-            messages,
-            respond=respond,
-            client=client,
-            channel_id=command.get("channel_id"),
-            user_id=user_id,
-        )
-
-    app.command(COMMAND)(answer_at_ack(medialink_command))
+if TYPE_CHECKING:
+    from bot.dispatch import Dispatcher
 
 
-async def _ack_with(ack: AsyncAck, message: Message) -> None:
+async def medialink_command(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    deps = deps_of(context)
+    request = parse_command_text(str(command.get("text") or ""))
+    if request.wants_help:
+        await ack_with(ack, render_notice(USAGE))
+        return
+    problems = list(request.problems)
+    options = request.options
+    if not problems:
+        try:
+            options = checked_options(deps, request.options)
+        except LinkOptionsError as error:
+            problems.append(describe_error(error))
+    if problems:
+        await ack_with(ack, render_notice(option_problems(problems)))
+        return
+    found = parse_media_refs(request.text, max_refs=deps.max_refs)
+    if not found.refs:
+        await ack_with(ack, render_notice(f"{NO_REFERENCES}\n\n{USAGE}", rejected=found.rejected))
+        return
+    await ack()
+
+    user_id = user_id_of(command)
+    messages = await fresh_link_reply(
+        deps, user_id=user_id, refs=found.refs, options=options, rejected=found.rejected
+    )
+    await deliver_ephemeral(
+        messages,
+        respond=respond,
+        client=client,
+        channel_id=command.get("channel_id"),
+        user_id=user_id,
+    )
+
+
+async def ack_with(ack: AsyncAck, message: Message) -> None:
+    """Answer in the ack itself, privately: the person's own text must not reach the channel."""
     await ack(
         text=message["text"],
         blocks=message["blocks"],
@@ -75,3 +78,7 @@ async def _ack_with(ack: AsyncAck, message: Message) -> None:
         unfurl_links=False,
         unfurl_media=False,
     )
+
+
+def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
+    dispatcher.listen(app.command(COMMAND), medialink_command)

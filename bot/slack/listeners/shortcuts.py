@@ -9,10 +9,11 @@ the form's conversation picker supplies the response_url (``views.py``).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,67 +24,77 @@ from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     GLOBAL_SHORTCUT,
     MESSAGE_SHORTCUT,
-    SlackDeps,
     channel_id_of,
-    new_link_reply,
+    checked_options,
+    fresh_link_reply,
     user_id_of,
 )
 from bot.slack.message_refs import collect_refs
 from bot.slack.messages import NO_REFERENCES_IN_MESSAGE
-from bot.slack.middleware import answer_at_ack
+from bot.slack.middleware import deps_of
 from bot.wix.links import LinkOptions
+
+if TYPE_CHECKING:
+    from bot.dispatch import Dispatcher
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def links_from_message(
-        ack: AsyncAck,
-        shortcut: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        user_id = user_id_of(shortcut)
-        message = shortcut.get("message")
-        found = collect_refs(message if isinstance(message, dict) else {}, max_refs=deps.max_refs)
-        if found.refs:
-            messages = await new_link_reply(
-                deps,
-                user_id=user_id,
-                refs=found.refs,
-                options=LinkOptions(),
-                rejected=found.rejected,
-            )
-        else:
-            messages = [render_notice(NO_REFERENCES_IN_MESSAGE, rejected=found.rejected)]
-        await deliver_ephemeral(
-            messages,
-            respond=respond,
-            client=client,
-            channel_id=channel_id_of(shortcut),
+async def links_from_message(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    user_id = user_id_of(shortcut)
+    message = shortcut.get("message")
+    found = collect_refs(message if isinstance(message, dict) else {}, max_refs=deps.max_refs)
+    if found.refs:
+        messages = await fresh_link_reply(
+            deps,
             user_id=user_id,
+            refs=found.refs,
+            options=checked_options(deps, LinkOptions()),
+            rejected=found.rejected,
         )
-
-    async def open_link_form(
-        ack: AsyncAck,
-        shortcut: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        await ack()
-        view = build_link_modal(
-            default_minutes=whole_minutes(deps.default_expiry),
-            max_minutes=whole_minutes(deps.max_expiry),
-        )
-        try:
-            await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
-        except SlackApiError as error:
-            # trigger_expired / trigger_exchanged: Slack shows its own error; nothing to send.
-            logger.warning("views.open failed: %s", error.response.get("error", "unknown error"))
-
-    app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"})(
-        answer_at_ack(links_from_message)
+    else:
+        messages = [render_notice(NO_REFERENCES_IN_MESSAGE, rejected=found.rejected)]
+    await deliver_ephemeral(
+        messages,
+        respond=respond,
+        client=client,
+        channel_id=channel_id_of(shortcut),
+        user_id=user_id,
     )
-    app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"})(
-        answer_at_ack(open_link_form)
+
+
+async def open_link_form(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    deps = deps_of(context)
+    view = build_link_modal(
+        default_minutes=whole_minutes(deps.default_expiry),
+        max_minutes=whole_minutes(deps.max_expiry),
+    )
+    try:
+        await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+    except SlackApiError as error:
+        # trigger_expired / trigger_exchanged: Slack shows its own error; nothing to send.
+        logger.warning("views.open failed: %s", error.response.get("error", "unknown error"))
+
+
+def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
+    dispatcher.listen(
+        app.shortcut({"callback_id": MESSAGE_SHORTCUT, "type": "message_action"}),
+        links_from_message,
+    )
+    dispatcher.listen(
+        app.shortcut({"callback_id": GLOBAL_SHORTCUT, "type": "shortcut"}), open_link_form
     )

@@ -7,12 +7,13 @@ response_url Slack made for the conversation picker (``response_url_enabled``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.blocks import (
@@ -27,73 +28,79 @@ from bot.slack.blocks import (
     URLS_BLOCK,
 )
 from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import SlackDeps, new_link_reply, user_id_of
+from bot.slack.listeners import checked_options, fresh_link_reply, user_id_of
 from bot.slack.messages import (
     MODAL_NEEDS_CONVERSATION,
     MODAL_NEEDS_URLS,
     describe_error,
 )
-from bot.slack.middleware import answer_at_ack
+from bot.slack.middleware import deps_of
 from bot.slack.options import parse_asset_keys
 from bot.wix.links import LinkOptions, LinkOptionsError
 from bot.wix.refs import parse_media_refs
 
+if TYPE_CHECKING:
+    from bot.dispatch import Dispatcher
+
 MAX_ERROR_CHARS = 300
 
 
-def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def submit_link_form(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: AsyncWebClient,
-    ) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        errors: dict[str, str] = {}
+async def submit_link_form(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    deps = deps_of(context)
+    values = (view.get("state") or {}).get("values") or {}
+    errors: dict[str, str] = {}
 
-        found = parse_media_refs(_input(values, URLS_BLOCK, URLS_ACTION), max_refs=deps.max_refs)
-        if not found.refs:
-            reason = f" ({found.rejected[0].reason})" if found.rejected else ""
-            errors[URLS_BLOCK] = MODAL_NEEDS_URLS + reason
+    found = parse_media_refs(_input(values, URLS_BLOCK, URLS_ACTION), max_refs=deps.max_refs)
+    if not found.refs:
+        reason = f" ({found.rejected[0].reason})" if found.rejected else ""
+        errors[URLS_BLOCK] = MODAL_NEEDS_URLS + reason
 
-        asset_keys: tuple[str, ...] = ()
-        assets_text = _input(values, ASSETS_BLOCK, ASSETS_ACTION)
-        if assets_text.strip():
-            asset_keys, problem = parse_asset_keys(assets_text)
-            if problem:
-                errors[ASSETS_BLOCK] = problem
+    asset_keys: tuple[str, ...] = ()
+    assets_text = _input(values, ASSETS_BLOCK, ASSETS_ACTION)
+    if assets_text.strip():
+        asset_keys, problem = parse_asset_keys(assets_text)
+        if problem:
+            errors[ASSETS_BLOCK] = problem
 
-        options = LinkOptions(expires_in=_expiry(values), asset_keys=asset_keys)
-        try:
-            deps.links.check_options(options)
-        except LinkOptionsError as error:
-            errors.setdefault(EXPIRY_BLOCK, describe_error(error))
+    options = LinkOptions(asset_keys=asset_keys)
+    try:
+        options = checked_options(deps, replace(options, expires_in=_expiry(values)))
+    except LinkOptionsError as error:
+        errors.setdefault(EXPIRY_BLOCK, describe_error(error))
 
-        target = _response_target(body, view, values)
-        if target is None:
-            errors[CONVERSATION_BLOCK] = MODAL_NEEDS_CONVERSATION
-        if errors or target is None:
-            await ack(
-                response_action="errors",
-                errors={block: _clip(text) for block, text in errors.items()},
-            )
-            return
-        await ack()
-        response_url, channel_id = target
-
-        user_id = user_id_of(body)
-        messages = await new_link_reply(
-            deps, user_id=user_id, refs=found.refs, options=options, rejected=found.rejected
+    target = _response_target(body, view, values)
+    if target is None:
+        errors[CONVERSATION_BLOCK] = MODAL_NEEDS_CONVERSATION
+    if errors or target is None:
+        await ack(
+            response_action="errors",
+            errors={block: _clip(text) for block, text in errors.items()},
         )
-        await deliver_ephemeral(
-            messages,
-            respond=AsyncRespond(response_url=response_url),
-            client=client,
-            channel_id=channel_id,
-            user_id=user_id,
-        )
+        return
+    await ack()
+    response_url, channel_id = target
 
-    app.view(MODAL_CALLBACK_ID)(answer_at_ack(submit_link_form))
+    user_id = user_id_of(body)
+    messages = await fresh_link_reply(
+        deps, user_id=user_id, refs=found.refs, options=options, rejected=found.rejected
+    )
+    await deliver_ephemeral(
+        messages,
+        respond=deps.respond_to(response_url),
+        client=client,
+        channel_id=channel_id,
+        user_id=user_id,
+    )
+
+
+def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
+    dispatcher.listen(app.view(MODAL_CALLBACK_ID), submit_link_form)
 
 
 def _input(values: dict[str, Any], block_id: str, action_id: str) -> str:
@@ -103,13 +110,16 @@ def _input(values: dict[str, Any], block_id: str, action_id: str) -> str:
 
 
 def _expiry(values: dict[str, Any]) -> timedelta | None:
+    """The picked expiry; ``None`` when untouched (the default). A value the form never
+    offered is refused, not quietly replaced by the default."""
     state = (values.get(EXPIRY_BLOCK) or {}).get(EXPIRY_SELECT_ACTION) or {}
-    selected = state.get("selected_option") or {}
-    try:
-        minutes = int(selected.get("value", ""))
-    except (TypeError, ValueError):
-        return None  # untouched or unreadable: the default expiry
-    return timedelta(minutes=minutes)
+    selected = state.get("selected_option")
+    if not selected:
+        return None
+    value = selected.get("value") if isinstance(selected, dict) else None
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 7:
+        raise LinkOptionsError("pick an expiry from the list")
+    return timedelta(minutes=int(value))
 
 
 def _response_target(

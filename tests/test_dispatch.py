@@ -10,26 +10,32 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.middleware import (
-    ACK_SENT_KEY,
-    ListenerAck,
-    PendingAcks,
-    RequestContext,
-    RequestInfo,
-    SessionRespond,
-    answer_at_ack,
-    finish_listener_work,
-)
+from bot.dispatch import Arrival, Dispatcher, ListenerAck, PendingAcks
+from bot.slack.listeners import SlackDeps
+from bot.slack.middleware import RequestContext
+from bot.slack.respond import SessionRespond
+from bot.wix.auth import ApiKeyAuth
+from bot.wix.client import WixMediaClient
+from bot.wix.links import LinkService
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.slack.conftest import CHANNEL_ID, SIGNING_SECRET, USER_ID, command_form, sign
 
-INFO = RequestInfo("0f0f0f0f", "command /medialink", "T0MEDIALNK", "U0ALICE01", "C0GENERAL")
+
+def listener_ack(arrival: Arrival | None, pending: PendingAcks | None = None) -> ListenerAck:
+    return ListenerAck(
+        AsyncBoltRequest(body=""),
+        arrival=arrival,
+        pending=pending or PendingAcks(),
+        give_way_limit=1.0,
+        on_acked=lambda: None,
+    )
 
 
 async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
-    sent = asyncio.Event()
-    ack = ListenerAck(AsyncBoltRequest(body=""), INFO, sent)
-    call = ack.work = asyncio.create_task(ack(text="working on it"))  # as answer_at_ack does
+    arrival = Arrival()
+    sent = arrival.ack_sent
+    ack = listener_ack(arrival)
+    call = ack.work = asyncio.create_task(ack(text="working on it"))  # as the wrapper does
     await asyncio.sleep(0.05)
     # The answer is ready for Bolt to pick up, but the listener's work is held back.
     assert ack.response is not None
@@ -41,17 +47,17 @@ async def test_ack_returns_only_once_the_server_holds_the_ack() -> None:
 
 
 async def test_ack_does_not_wait_for_an_answer_that_already_went() -> None:
-    sent = asyncio.Event()
-    sent.set()
-    await asyncio.wait_for(ListenerAck(AsyncBoltRequest(body=""), INFO, sent)(), 1)
+    arrival = Arrival()
+    arrival.ack_sent.set()
+    await asyncio.wait_for(listener_ack(arrival)(), 1)
 
 
 async def test_work_after_an_ack_gives_way_to_the_acks_still_pending() -> None:
     pending = PendingAcks()
-    sent = asyncio.Event()
-    sent.set()
+    arrival = Arrival()
+    arrival.ack_sent.set()
     with pending.answering():  # another request, still being answered
-        ack = ListenerAck(AsyncBoltRequest(body=""), INFO, sent, pending)
+        ack = listener_ack(arrival, pending)
         call = ack.work = asyncio.create_task(ack())
         await asyncio.sleep(0.05)
         assert ack.answered.done()  # Bolt can send this ack …
@@ -106,7 +112,7 @@ async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> 
             assert post.body["unfurl_links"] is False
 
 
-# ------------------------------------------------ answer_at_ack, through a real Bolt app
+# ------------------------------------------ Dispatcher.listen, through a real Bolt app
 
 
 @dataclass
@@ -115,11 +121,11 @@ class Probe:
     with one listener written for the test, and what its error handler saw."""
 
     app: AsyncApp
+    dispatcher: Dispatcher
     errors: list[Exception] = field(default_factory=list)
 
     async def dispatch(self, slack: FakeSlack) -> BoltResponse:
-        """Dispatch a signed command as bot.server does: the ack-sent event is set once
-        Bolt returns the answer."""
+        """Dispatch a signed command as bot.server does once it has verified it."""
         body = command_form(
             "go",
             response_url=slack.new_response_url(channel=CHANNEL_ID, user=USER_ID),
@@ -131,12 +137,8 @@ class Probe:
             "x-slack-request-timestamp": timestamp,
             "x-slack-signature": sign(body, timestamp),
         }
-        sent = asyncio.Event()
-        request = AsyncBoltRequest(body=body, headers=headers, context={ACK_SENT_KEY: sent})
-        try:
-            return await self.app.async_dispatch(request)
-        finally:
-            sent.set()
+        with self.dispatcher.arrived():
+            return await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
 
 
 def probe(
@@ -147,14 +149,20 @@ def probe(
         signing_secret=SIGNING_SECRET,
         process_before_response=True,
     )
-    app.use(RequestContext())
-    result = Probe(app)
+    dispatcher = Dispatcher()
+    links = LinkService(WixMediaClient(ApiKeyAuth("IST.unused", "site"), base_url=slack.api_url))
+    deps = SlackDeps(links=links, max_refs=1, share_enabled=False, respond_to=dispatcher.respond)
+    app.use(RequestContext(dispatcher, deps))
+    result = Probe(app, dispatcher)
 
     async def record(error: Exception) -> None:
         result.errors.append(error)
 
     app.error(record)
-    app.command("/medialink")(answer_at_ack(listener) if wrap else listener)
+    if wrap:
+        dispatcher.listen(app.command("/medialink"), listener)
+    else:
+        app.command("/medialink")(listener)
     return result
 
 
@@ -188,7 +196,7 @@ async def test_a_failure_after_the_ack_reaches_the_error_handler() -> None:
         app = probe(slack, listener)
         response = await asyncio.wait_for(app.dispatch(slack), 5)
         assert response.status == 200  # Slack got the ack, not the failure
-        assert await finish_listener_work(5) == 0
+        assert await app.dispatcher.finish(5) == 0
     assert [str(error) for error in app.errors] == ["after the ack"]
 
 
@@ -233,9 +241,9 @@ async def test_stopping_waits_for_work_in_hand_and_cuts_off_what_overruns() -> N
         quick = probe(slack, listener)
         await quick.dispatch(slack)
         asyncio.get_running_loop().call_later(0.05, release.set)
-        assert await finish_listener_work(5) == 0
+        assert await quick.dispatcher.finish(5) == 0
         assert done == ["go"]
 
         hung = probe(slack, stuck)
         await hung.dispatch(slack)
-        assert await finish_listener_work(0.05) == 1
+        assert await hung.dispatcher.finish(0.05) == 1

@@ -1,0 +1,348 @@
+"""The ack machinery, one object: ``Dispatcher``.
+
+``serve`` builds one and hands it to both ``build_app`` (which registers every listener
+through it) and the HTTP server (which tells it when a verified request arrives and when
+its ack has gone back to Slack). It owns everything that outlives one request's ack:
+
+- answering Slack at ``ack()``: each listener runs as a task, and Bolt gets its answer
+  the moment the listener acks, while the rest of the listener's work goes on
+  (``listen``; MediaLink's app runs with ``process_before_response=True``, so Bolt sends
+  the ack when the wrapper returns, with no polling);
+- work after an ack giving way to acks still pending (``PendingAcks``), so a burst is
+  acked before any listener's Wix calls and rendering take the event loop;
+- a cap on work in flight; beyond it a request is turned away with a clear message;
+- the one HTTP session every response_url post goes through;
+- apologies to the person when a verified request fails;
+- stopping: replies already acked, apologies included, get a grace period to finish.
+
+Listeners are only ever registered through ``listen``, so none can run unwrapped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.slack.respond import SessionRespond
+
+logger = logging.getLogger("bot.slack")
+
+# Work after an ack gives way to other requests' acks for at most this long …
+GIVE_WAY_LIMIT = 0.25  # seconds
+# … and until no request has arrived for this long.
+CALM = 0.002  # seconds
+# Listener work running after its ack, at most; a request beyond it is turned away.
+MAX_RUNNING = 500
+# Every response_url post (replies and apologies) gives up after this long.
+WEBHOOK_TIMEOUT = 30.0  # seconds, as slack_sdk's webhook client
+
+
+class PendingAcks:
+    """The requests the HTTP server is answering: verified, their ack not yet returned.
+
+    Work that follows an ack gives way to them (``drained``): an ack costs a fraction of
+    a millisecond and Slack gives up on it after 3 s, while the work waits on Wix for
+    hundreds of milliseconds anyway. Requests of a burst arrive a little apart, so the
+    work also waits until none has arrived for ``calm`` seconds. The wait is bounded,
+    so a stream of requests cannot starve the work. All waiters share one gate and one
+    timer (waking each waiter separately cost more than the acks themselves).
+    """
+
+    def __init__(self, calm: float = CALM) -> None:
+        self.calm = calm
+        self._count = 0
+        self._last_arrival = -math.inf
+        self._gate: asyncio.Future[None] | None = None
+        self._check: asyncio.Handle | None = None
+        self._bound: asyncio.Handle | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count a request as pending while the server answers it."""
+        self._count += 1
+        self._last_arrival = time.monotonic()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._check_soon()
+
+    async def drained(self, limit: float) -> None:
+        """Return once no request is pending or has just arrived, or at most ``limit``
+        seconds after the work now waiting began to wait."""
+        gate = self._gate
+        if gate is None or gate.done():
+            loop = asyncio.get_running_loop()
+            gate = self._gate = loop.create_future()
+            self._bound = loop.call_later(limit, self._open)
+            self._check_soon()
+        await asyncio.shield(gate)  # a waiter cancelled (say, at shutdown) leaves it be
+
+    def _open(self) -> None:
+        if self._gate is not None and not self._gate.done():
+            self._gate.set_result(None)
+        for handle in (self._check, self._bound):
+            if handle is not None:
+                handle.cancel()
+        self._check = self._bound = None
+
+    def _check_soon(self, delay: float = 0.0, turns: int = 2) -> None:
+        if self._gate is None or self._gate.done():
+            return
+        if self._check is not None:
+            self._check.cancel()
+        loop = asyncio.get_running_loop()
+        self._check = loop.call_later(delay, self._open_if_calm, turns)
+
+    def _open_if_calm(self, turns: int) -> None:
+        self._check = None
+        if self._gate is None or self._gate.done() or self._count:
+            return  # the last pending ack checks again
+        since = time.monotonic() - self._last_arrival
+        if since < self.calm:
+            self._check_soon(self.calm - since)
+        elif turns:
+            # Bytes that arrived during this loop turn are parsed in the next, and their
+            # request starts being answered in the one after.
+            self._check_soon(0.0, turns - 1)
+        else:
+            self._open()
+
+
+@dataclass(slots=True)
+class Arrival:
+    """One verified HTTP request on its way through Bolt (``Dispatcher.arrived``)."""
+
+    ack_sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ListenerAck(AsyncAck):
+    """``ack()`` that tells the wrapper the answer is ready, then returns once the server
+    holds it and no other request waits for its own ack, so the listener's work starts
+    after the acks.
+
+    ``arrival`` is None in Socket Mode, where the work goes on at once. Only the task
+    the wrapper started waits: anything else that calls ``ack()`` inside Bolt's dispatch
+    (Bolt's own auto-ack) would wait for a response that cannot be sent until it returns.
+    """
+
+    def __init__(
+        self,
+        request: AsyncBoltRequest,
+        *,
+        arrival: Arrival | None,
+        pending: PendingAcks,
+        give_way_limit: float,
+        on_acked: Callable[[], None],
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # untyped in Bolt
+        self.request = request
+        # Done once Bolt can answer: at ack(), or when the listener ended without one.
+        self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.work: asyncio.Task[Any] | None = None  # set by the wrapper
+        self._arrival = arrival
+        self._pending = pending
+        self._give_way_limit = give_way_limit
+        self._on_acked = on_acked
+
+    @property
+    def acked(self) -> bool:
+        return self.response is not None
+
+    def release(self, _: object = None) -> None:
+        """The listener is over: stop waiting for its ack."""
+        if not self.answered.done():
+            self.answered.set_result(None)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        response = await super().__call__(*args, **kwargs)
+        self.release()
+        is_work = self.work is not None and asyncio.current_task() is self.work
+        if is_work and self._arrival is not None:
+            await self._arrival.ack_sent.wait()  # set in a finally by the server
+            await self._pending.drained(self._give_way_limit)
+        self._on_acked()
+        return response
+
+
+Listener = Callable[..., Awaitable[Any]]
+
+
+class Dispatcher:
+    """Runs listeners so Slack is answered at ``ack()``, and keeps what outlives a request."""
+
+    def __init__(
+        self,
+        *,
+        give_way_limit: float = GIVE_WAY_LIMIT,
+        calm: float = CALM,
+        max_running: int = MAX_RUNNING,
+    ) -> None:
+        self.pending = PendingAcks(calm)
+        self.give_way_limit = give_way_limit
+        self.max_running = max_running
+        self._running: set[asyncio.Task[None]] = set()  # listener work after its ack
+        self._apologies: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._arrival: contextvars.ContextVar[Arrival | None] = contextvars.ContextVar(
+            "medialink_arrival", default=None
+        )
+
+    # -- the HTTP server's side ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def arrived(self) -> Iterator[Arrival]:
+        """Around Bolt's dispatch of one VERIFIED request: count it as pending, and let
+        its listener know when the server holds its ack (``ack_sent``)."""
+        arrival = Arrival()
+        token = self._arrival.set(arrival)
+        try:
+            with self.pending.answering():
+                yield arrival
+        finally:
+            arrival.ack_sent.set()
+            self._arrival.reset(token)
+
+    @property
+    def in_verified_request(self) -> bool:
+        """True inside the dispatch (and the listener work) of a request verified by the
+        HTTP edge; False in Socket Mode and anywhere else."""
+        return self._arrival.get() is not None
+
+    @property
+    def saturated(self) -> bool:
+        """True when as much work is running as MediaLink takes on."""
+        return len(self._running) >= self.max_running
+
+    # -- listeners ---------------------------------------------------------------------
+
+    def listen(self, route: Callable[[Listener], object], listener: Listener) -> None:
+        """Register ``listener`` on a Bolt route (``app.command(…)``, ``app.action(…)``…),
+        wrapped so Bolt answers Slack as soon as it acks."""
+        route(self._answer_at_ack(listener))
+
+    def new_ack(self, request: AsyncBoltRequest, on_acked: Callable[[], None]) -> ListenerAck:
+        """The ``ack()`` a listener gets (installed by the request middleware)."""
+        return ListenerAck(
+            request,
+            arrival=self._arrival.get(),
+            pending=self.pending,
+            give_way_limit=self.give_way_limit,
+            on_acked=on_acked,
+        )
+
+    def _answer_at_ack(self, listener: Listener) -> Listener:
+        @functools.wraps(listener)
+        async def run_until_acked(**kwargs: Any) -> Any:
+            ack = kwargs.get("ack")
+            if not isinstance(ack, ListenerAck):  # the request middleware did not run
+                raise TypeError("MediaLink's request middleware must run before listeners")
+            work = ack.work = asyncio.create_task(self._run_to_the_end(listener, kwargs, ack))
+            self._running.add(work)
+            work.add_done_callback(self._running.discard)
+            work.add_done_callback(ack.release)
+            try:
+                await ack.answered
+            except asyncio.CancelledError:
+                work.add_done_callback(_report_unclaimed)  # no one is left to take its failure
+                raise
+            if ack.acked:
+                return None
+            return work.result()  # it ended, or failed, without an ack
+
+        run_until_acked.medialink_dispatched = True  # type: ignore[attr-defined]
+        return run_until_acked
+
+    @staticmethod
+    async def _run_to_the_end(listener: Listener, kwargs: dict[str, Any], ack: ListenerAck) -> None:
+        try:
+            await listener(**kwargs)
+        except Exception as error:
+            if not ack.acked:
+                raise  # Bolt's to handle: a 500 and the app's error handler
+            request = ack.request
+            try:
+                await request.context.listener_runner.listener_error_handler.handle(
+                    error=error, request=request, response=None
+                )
+            except Exception as failure:  # the error handler is the last resort
+                logger.error(  # noqa: TRY400 - names only: a traceback's messages may hold links
+                    "a listener failed with %s, and reporting it failed with %s",
+                    type(error).__name__,
+                    type(failure).__name__,
+                )
+
+    # -- response_url posts ------------------------------------------------------------
+
+    def respond(self, response_url: str) -> SessionRespond:
+        """``respond()`` for ``response_url`` over the one shared HTTP session."""
+        return SessionRespond(response_url=response_url, session=self._webhook_session())
+
+    def _webhook_session(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running loop; closed by ``finish``.
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    def apologise(self, response_url: str, text: str) -> None:
+        """Tell the person, in the background, that their request failed.
+
+        Only for verified requests: the caller (the app's error handler) checks.
+        In the background because when a listener fails before ``ack()``, Bolt answers
+        Slack only after the error handler returns.
+        """
+        task = asyncio.create_task(self._apologise(response_url, text))
+        self._apologies.add(task)
+        task.add_done_callback(self._apologies.discard)
+
+    async def _apologise(self, response_url: str, text: str) -> None:
+        try:
+            client = AsyncWebhookClient(response_url, session=self._webhook_session())
+            await client.send(text=text, response_type="ephemeral", replace_original=False)
+        except Exception as failure:  # the last resort must not raise
+            logger.warning("could not tell the user about the failure: %s", type(failure).__name__)
+
+    # -- stopping ------------------------------------------------------------------------
+
+    async def finish(self, grace: float) -> int:
+        """Wait up to ``grace`` seconds for work already acked and apologies (including
+        work started meanwhile), cancel what overruns, close the HTTP session; returns
+        how many were cut off."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while (busy := self._running | self._apologies) and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(busy, timeout=left)
+        unfinished = self._running | self._apologies
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        return len(unfinished)
+
+
+def _report_unclaimed(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error(
+            "a listener failed with %s after its request was dropped", type(error).__name__
+        )
