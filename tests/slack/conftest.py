@@ -456,7 +456,9 @@ class MediaLink:
 
 
 class MakeMediaLink(Protocol):
-    def __call__(self, **settings: Any) -> Awaitable[MediaLink]: ...
+    def __call__(
+        self, *, dispatcher: Dispatcher | None = None, **settings: Any
+    ) -> Awaitable[MediaLink]: ...
 
 
 # ------------------------------------------------------------------ fixtures
@@ -500,10 +502,10 @@ def medialink_settings(slack: FakeSlack, wix: FakeWix, **overrides: Any) -> Sett
 async def make_medialink(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncIterator[MakeMediaLink]:
     running: list[tuple[MediaLink, RunningServer, Services]] = []
 
-    async def start(**overrides: Any) -> MediaLink:
+    async def start(*, dispatcher: Dispatcher | None = None, **overrides: Any) -> MediaLink:
         settings = medialink_settings(fake_slack, fake_wix, **overrides)
         services = build_services(settings, retry=FAST_RETRY)
-        dispatcher = Dispatcher()
+        dispatcher = dispatcher or Dispatcher()
         app = build_app(settings, services, dispatcher)
         server = await start_http_server(
             app, dispatcher, signing_secret=SIGNING_SECRET, host="127.0.0.1", port=0

@@ -218,6 +218,20 @@ async def test_a_rate_limited_web_api_call_is_retried_after_retry_after(
     assert len(slack.messages(channel="D" + USER_ID[1:])) == 1
 
 
+async def test_a_retry_after_longer_than_the_cap_is_not_waited_out(
+    medialink: MediaLink, fake_wix: FakeWix, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack's Retry-After is honoured up to a cap, like Wix's: an hour-long one fails
+    the call at once (and the failure is logged) instead of holding the reply an hour."""
+    slack = medialink.slack
+    reply = await command_reply(medialink, wix_url(fake_wix.add_file()))
+    slack.inject("chat.postMessage", "ratelimited", retry_after=3600)
+    await medialink.click(reply, "medialink_dm")
+    await medialink.settle(within=20)
+    assert [call.status for call in slack.calls_to("chat.postMessage")] == [429]
+    assert any(record.levelno >= logging.ERROR for record in caplog.records)
+
+
 # ---------------------------------------------------------------- secrets stay out of logs
 
 

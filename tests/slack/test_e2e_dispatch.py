@@ -1,0 +1,117 @@
+"""The dispatcher seen from Slack: every listener answers at its ack, work in flight has
+a cap, and payloads that name no user are refused loudly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.app import build_app
+from bot.dispatch import Dispatcher
+from bot.services import build_services
+from bot.slack.messages import BUSY, SOMETHING_WENT_WRONG
+from tests.fakes.slack import FakeSlack
+from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, FakeWix
+from tests.slack.conftest import (
+    FAST_RETRY,
+    MakeMediaLink,
+    MediaLink,
+    generate_bodies,
+    interaction_body,
+    medialink_settings,
+    view_submission_payload,
+    wix_url,
+)
+
+
+def test_every_listener_is_registered_through_the_dispatcher(
+    fake_slack: FakeSlack, fake_wix: FakeWix
+) -> None:
+    settings = medialink_settings(fake_slack, fake_wix)
+    app = build_app(settings, build_services(settings, retry=FAST_RETRY), Dispatcher())
+    listeners = app._async_listeners  # Bolt's registry: the one place to see them all
+    assert len(listeners) >= 9  # command, 2 shortcuts, 7 buttons, the form
+    unwrapped = [
+        listener.ack_function.__name__
+        for listener in listeners
+        if not getattr(listener.ack_function, "medialink_dispatched", False)
+    ]
+    assert unwrapped == []
+
+
+async def test_beyond_the_cap_on_work_in_flight_a_command_is_turned_away_clearly(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    medialink = await make_medialink(dispatcher=Dispatcher(max_running=1))
+    fake_wix.inject(GENERATE_FILE_DOWNLOAD_URL, delay=1.0)  # the first command's work runs on
+    first = await medialink.command(wix_url(fake_wix.add_file()))
+    assert first.response.status_code == 200
+    second = await medialink.command(wix_url(fake_wix.add_file()))
+    assert second.response.status_code == 200
+    assert second.response.text == BUSY
+    reply = await medialink.reply(first)
+    assert reply.button_urls()  # the first command's links arrived
+    await medialink.settle()
+    assert len(generate_bodies(fake_wix)) == 1  # the second made no Wix call
+    assert second.response_url is not None
+    assert medialink.slack.posts(second.response_url) == []
+
+
+async def test_a_command_that_names_no_user_is_refused_not_served_as_nobody(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    url = medialink.slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
+    body = (
+        "token=x&team_id=T0MEDIALNK&channel_id=C0GENERAL&command=%2Fmedialink"
+        f"&text={wix_url(fake_wix.add_file())}&response_url={url}&trigger_id=1.2.3"
+    )
+    response = await medialink.post(body)
+    assert response.status_code == 200
+    [apology] = await medialink.slack.wait_for_posts(url)
+    assert apology.body["text"] == SOMETHING_WENT_WRONG
+    assert generate_bodies(fake_wix) == []
+
+
+async def test_a_form_expiry_the_form_never_offered_is_refused_in_the_form(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    opened = await medialink.global_shortcut()
+    assert opened.response.status_code == 200
+    [call] = await medialink.slack.wait_for_calls("views.open")
+    view = call.response["view"]
+    url = medialink.slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
+    values: dict[str, dict[str, Any]] = {
+        "urls": {"urls_input": {"type": "plain_text_input", "value": wix_url(fake_wix.add_file())}},
+        "assets": {"assets_input": {"type": "plain_text_input", "value": None}},
+        "expiry": {
+            "expiry_select": {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "?"}, "value": "9e9"},
+            }
+        },
+        "conversation": {
+            "conversation_select": {
+                "type": "conversations_select",
+                "selected_conversation": "C0GENERAL",
+            }
+        },
+    }
+    payload = view_submission_payload(
+        view,
+        values,
+        response_urls=[
+            {
+                "block_id": "conversation",
+                "action_id": "conversation_select",
+                "channel_id": "C0GENERAL",
+                "response_url": url,
+            }
+        ],
+    )
+    response = await medialink.post(interaction_body(payload))
+    assert response.status_code == 200
+    answer = json.loads(response.text)
+    assert answer["response_action"] == "errors"
+    assert "expiry" in answer["errors"]["expiry"]
+    await medialink.settle()
+    assert generate_bodies(fake_wix) == []
