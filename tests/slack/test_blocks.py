@@ -20,15 +20,14 @@ from bot.slack.blocks import (
     ACTION_SHARE,
     EXPIRY_CHOICES,
     MAX_LINKS_PER_FILE,
+    MAX_MESSAGE_TEXT,
     build_link_modal,
     human_size,
-    limit_violations,
     render_dm_copy,
     render_link_reply,
     render_notice,
     render_shared_reply,
     slack_date,
-    view_violations,
 )
 from bot.slack.button_state import MAX_TOKEN_CHARS, LinkState, decode_state, file_state
 from bot.slack.messages import (
@@ -55,6 +54,7 @@ from bot.wix.errors import (
 )
 from bot.wix.links import AssetLink, FileFacts, FileLinks, LinkOptions, LinkOptionsError
 from bot.wix.refs import MediaRef, MediaType, RejectedToken
+from tests.fakes.slack import message_errors, modal_errors
 
 USER = "U0ALICE01"
 WEEK = timedelta(days=7)
@@ -139,7 +139,9 @@ def file_sections(message: Json) -> list[Json]:
 
 
 def assert_within_limits(message: Json) -> None:
-    assert limit_violations(message) == []
+    # The fake Slack's check, the same one that refuses posts in the end-to-end tests.
+    assert message_errors(message) is None
+    assert 1 <= len(message["text"]) <= MAX_MESSAGE_TEXT
     assert message["unfurl_links"] is False
     assert message["unfurl_media"] is False
     for block in message["blocks"]:
@@ -406,7 +408,7 @@ def test_option_problems_and_service_refusals_read_as_sentences() -> None:
 
 def test_the_modal_has_the_agreed_ids_and_capped_expiry_choices() -> None:
     view = build_link_modal(default_minutes=120, max_minutes=1440)
-    assert view_violations(view) == []
+    assert modal_errors(view) == []
     assert view["callback_id"] == "medialink_modal"
     assert view["title"]["text"] == "MediaLink"
     assert view["submit"]["text"] == "Get links"
