@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.durations import whole_minutes
-from bot.slack.blocks import Message, allowed_expiry_choices, render_link_reply
 from bot.slack.button_state import LinkState
+from bot.slack.render import Message, allowed_expiry_choices, render_link_reply
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
 

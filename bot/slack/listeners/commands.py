@@ -14,12 +14,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import Message, render_notice
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import COMMAND, SlackDeps, new_link_reply
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import answer_at_ack
 from bot.slack.options import parse_command_text
+from bot.slack.render import Message, render_notice
 from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
 

@@ -18,7 +18,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.durations import whole_minutes
-from bot.slack.blocks import build_link_modal, render_notice
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     GLOBAL_SHORTCUT,
@@ -31,6 +30,7 @@ from bot.slack.listeners import (
 from bot.slack.message_refs import collect_refs
 from bot.slack.messages import NO_REFERENCES_IN_MESSAGE
 from bot.slack.middleware import answer_at_ack
+from bot.slack.render import build_link_modal, render_notice
 from bot.wix.links import LinkOptions
 
 logger = logging.getLogger(__name__)
