@@ -18,8 +18,8 @@ from typing import Any
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.durations import whole_minutes
-from bot.slack.blocks import Message, allowed_expiry_choices, render_link_reply
 from bot.slack.button_state import LinkState
+from bot.slack.render import Message, allowed_expiry_choices, render_link_reply
 from bot.wix.errors import WixError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken

@@ -17,18 +17,6 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import (
-    ACTION_DISMISS,
-    ACTION_DM,
-    ACTION_REGENERATE,
-    ACTION_SHARE,
-    EXPIRY_ACTION,
-    LINK_ACTION,
-    RENDITION_ACTION,
-    render_dm_copy,
-    render_notice,
-    render_shared_reply,
-)
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
@@ -45,6 +33,18 @@ from bot.slack.listeners import (
 )
 from bot.slack.messages import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
 from bot.slack.middleware import deps_of
+from bot.slack.render import (
+    ACTION_DISMISS,
+    ACTION_DM,
+    ACTION_REGENERATE,
+    ACTION_SHARE,
+    EXPIRY_ACTION,
+    LINK_ACTION,
+    RENDITION_ACTION,
+    render_dm_copy,
+    render_notice,
+    render_shared_reply,
+)
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher

@@ -16,7 +16,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import (
+from bot.slack.delivery import deliver_ephemeral
+from bot.slack.listeners import checked_options, fresh_link_reply, user_id_of
+from bot.slack.messages import (
+    MODAL_NEEDS_CONVERSATION,
+    MODAL_NEEDS_URLS,
+    describe_error,
+)
+from bot.slack.middleware import deps_of
+from bot.slack.options import parse_asset_keys
+from bot.slack.render import (
     ASSETS_ACTION,
     ASSETS_BLOCK,
     CONVERSATION_ACTION,
@@ -27,15 +36,6 @@ from bot.slack.blocks import (
     URLS_ACTION,
     URLS_BLOCK,
 )
-from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import checked_options, fresh_link_reply, user_id_of
-from bot.slack.messages import (
-    MODAL_NEEDS_CONVERSATION,
-    MODAL_NEEDS_URLS,
-    describe_error,
-)
-from bot.slack.middleware import deps_of
-from bot.slack.options import parse_asset_keys
 from bot.wix.links import LinkOptions, LinkOptionsError
 from bot.wix.refs import parse_media_refs
 

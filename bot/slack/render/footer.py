@@ -1,0 +1,77 @@
+"""Under an interactive reply: the expiry choice and the controls.
+
+Every button carries the message's state (``bot.slack.button_state``), so a click
+remakes exactly that message; ``Dismiss`` needs none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bot.slack.button_state import LinkState, encode_state, fits_in_button
+from bot.slack.messages import expiry_label
+from bot.slack.render.block_kit import Block, button, plain
+
+ACTION_EXPIRY_PREFIX = "medialink_expiry_"
+EXPIRY_ACTION = re.compile(r"^medialink_expiry_\d+$")
+EXPIRY_CHOICES = (15, 60, 1440, 10080)  # minutes: 15 min, 1 hour, 1 day, 7 days
+ACTION_REGENERATE = "medialink_regenerate"
+ACTION_SHARE = "medialink_share"
+ACTION_DM = "medialink_dm"
+ACTION_DISMISS = "medialink_dismiss"
+DISMISS_VALUE = "dismiss"
+
+
+def allowed_expiry_choices(max_minutes: int) -> tuple[int, ...]:
+    return tuple(minutes for minutes in EXPIRY_CHOICES if minutes <= max_minutes)
+
+
+def footer_blocks(
+    state: LinkState, token: str, *, expiry_choices: Sequence[int], share_enabled: bool
+) -> list[Block]:
+    """The expiry row (left out when a choice's state is too big) and the controls row."""
+    blocks: list[Block] = []
+    expiry = _expiry_buttons(state, expiry_choices)
+    if expiry and all(fits_in_button(choice["value"]) for choice in expiry):
+        blocks.append({"type": "actions", "block_id": "medialink_expiry", "elements": expiry})
+    controls = _control_buttons(token, share_enabled=share_enabled)
+    blocks.append({"type": "actions", "block_id": "medialink_controls", "elements": controls})
+    return blocks
+
+
+def _expiry_buttons(state: LinkState, choices: Sequence[int]) -> list[Block]:
+    return [
+        button(
+            expiry_label(minutes),
+            f"{ACTION_EXPIRY_PREFIX}{minutes}",
+            value=encode_state(state.with_expiry(minutes)),
+            style="primary" if minutes == state.expires_minutes else None,
+        )
+        for minutes in choices
+    ]
+
+
+def _control_buttons(token: str, *, share_enabled: bool) -> list[Block]:
+    controls = [button("Regenerate", ACTION_REGENERATE, value=token)]
+    if share_enabled:
+        controls.append(
+            button("Share in channel", ACTION_SHARE, value=token, confirm=_share_confirm())
+        )
+    controls.append(button("Send to my DMs", ACTION_DM, value=token))
+    controls.append(button("Dismiss", ACTION_DISMISS, value=DISMISS_VALUE))
+    return controls
+
+
+def _share_confirm() -> dict[str, Any]:
+    return {
+        "title": plain("Share these links?"),
+        "text": {
+            "type": "mrkdwn",
+            "text": "Everyone in this conversation will be able to download "
+            "these files until the links expire.",
+        },
+        "confirm": plain("Share"),
+        "deny": plain("Cancel"),
+    }

@@ -1,0 +1,34 @@
+"""The input a request skipped, each item with its reason (first message only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.slack.messages import escape_clip
+from bot.slack.render.block_kit import Block, context
+from bot.slack.render.limits import MAX_SECTION_TEXT
+from bot.slack.render.text import count
+from bot.wix.refs import RejectedToken
+
+MAX_REJECTED_SHOWN = 10
+MAX_REJECTED_TEXT_CHARS = 80
+
+
+def skipped_block(rejected: Sequence[RejectedToken]) -> Block:
+    header = f"*Skipped {count(len(rejected), 'item')}:*"
+    lines = [header]
+    budget = MAX_SECTION_TEXT - len(header) - 60  # room for the "…and n more." line
+    shown = 0
+    for item in rejected[:MAX_REJECTED_SHOWN]:
+        line = (
+            f"• `{escape_clip(item.text, MAX_REJECTED_TEXT_CHARS)}`: "
+            f"{escape_clip(item.reason, 160)}"
+        )
+        if len(line) + 1 > budget:
+            break
+        budget -= len(line) + 1
+        lines.append(line)
+        shown += 1
+    if shown < len(rejected):
+        lines.append(f"…and {len(rejected) - shown} more.")
+    return context("\n".join(lines), block_id="medialink_rejected")
