@@ -12,7 +12,14 @@ from pydantic import SecretStr
 
 from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
 from bot.wix.client import RetryPolicy
-from bot.wix.errors import AccessProblem, AuthenticationError, PermissionDeniedError, WixAPIError
+from bot.wix.errors import (
+    AccessProblem,
+    AuthenticationError,
+    PermissionDeniedError,
+    WixAPIError,
+    WixResponseError,
+    WixTimeoutError,
+)
 from tests.fakes.wix import FakeWix
 from tests.wix.conftest import ClientFactory, FakeClock, RecordingSleep
 
@@ -415,3 +422,24 @@ async def test_a_10_minute_token_is_reused_until_a_tenth_of_its_life_is_left(
     tokens = [r.headers["authorization"] for r in fake_wix.requests_to("/get-file-by-id")]
     assert len(set(tokens[:5])) == 1
     assert tokens[5] == tokens[6] != tokens[0]
+
+
+async def test_an_oversized_token_answer_is_refused(
+    fake_wix: FakeWix, make_client: ClientFactory, oauth: OAuthClientCredentials
+) -> None:
+    fake_wix.inject(TOKEN, pad_bytes=2 * 1024 * 1024)
+    with pytest.raises(WixResponseError, match="too large"):
+        await make_client(oauth).get_file_descriptor(fake_wix.add_file())
+    assert fake_wix.requests_to("/get-file-by-id") == []
+
+
+async def test_a_token_answer_that_drips_in_is_cut_off_by_the_attempt_deadline(
+    fake_wix: FakeWix, make_client: ClientFactory, oauth: OAuthClientCredentials
+) -> None:
+    fake_wix.inject(TOKEN, drip_interval=0.1, drip_chunk=4, pad_bytes=200)
+    client = make_client(
+        oauth, timeout=httpx.Timeout(1.0), retry=RetryPolicy(max_attempts=1, attempt_timeout=0.5)
+    )
+    with pytest.raises(WixTimeoutError):
+        await client.get_file_descriptor(fake_wix.add_file())
+    assert fake_wix.requests_to("/get-file-by-id") == []
