@@ -24,9 +24,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
+from bot.wix.limits import DEFAULT_BASE_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_WIX_API_URL = "https://www.wixapis.com"
+DEFAULT_WIX_API_URL = DEFAULT_BASE_URL
 
 
 class SettingsError(Exception):

@@ -15,12 +15,19 @@ from typing import Final, Protocol, runtime_checkable
 import httpx
 from pydantic import SecretStr
 
-from bot.wix.errors import REQUEST_ID_HEADER, AuthenticationError, error_from_response
+from bot.wix.answers import decode_json, read_body
+from bot.wix.errors import (
+    REQUEST_ID_HEADER,
+    AccessProblem,
+    AuthenticationError,
+    error_from_response,
+)
+from bot.wix.limits import DEFAULT_BASE_URL, PATH_OAUTH_TOKEN
 
 logger = logging.getLogger("bot.wix.auth")
 
-DEFAULT_TOKEN_URL: Final = "https://www.wixapis.com/oauth2/token"  # noqa: S105 - a URL
-# "expires_in: Always 14400 (4 hours)" (contract §2.2); used if the answer omits it.
+DEFAULT_TOKEN_URL: Final = DEFAULT_BASE_URL + PATH_OAUTH_TOKEN
+# "expires_in: Always 14400 (4 hours)" (docs/wix.md, OAuth); used if the answer omits it.
 DEFAULT_TOKEN_LIFETIME: Final = 14_400.0
 # Refresh a token once less than this much of its life is left (5 min, or 10% of the
 # lifetime for short-lived tokens), so no request leaves with a token about to expire.
@@ -40,12 +47,21 @@ class WixAuth(Protocol):
         """Forget cached credentials; the client calls this once after a 401."""
         ...
 
+    @property
+    def refreshable(self) -> bool:
+        """Whether fresh credentials may cure a 401 (worth one ``invalidate()`` and retry)."""
+        ...
+
+    def settings_to_fix(self, problem: AccessProblem) -> str:
+        """Which settings an operator should check when Wix refuses these credentials."""
+        ...
+
 
 class ApiKeyAuth:
     """A site owner's API key (``IST.…``) plus the site it acts on.
 
     Wix wants the key RAW in ``Authorization`` — no ``Bearer`` prefix — and the site in
-    ``wix-site-id`` (contract §2.1; Wix SDK ``ApiKeyStrategy``). Keys don't expire, so
+    ``wix-site-id`` (docs/wix.md, Authentication; Wix SDK ``ApiKeyStrategy``). Keys don't expire, so
     there is nothing to refresh.
     """
 
@@ -65,6 +81,18 @@ class ApiKeyAuth:
     def invalidate(self) -> None:
         """Nothing cached: an API key is rejected or accepted as it is."""
 
+    def settings_to_fix(self, problem: AccessProblem) -> str:
+        if problem is AccessProblem.CREDENTIALS_REJECTED:
+            return "check WIX_API_KEY: the key is wrong, revoked, or from another Wix account"
+        if problem is AccessProblem.MISSING_PERMISSION:
+            return "give the WIX_API_KEY key the 'Manage Media Manager' permission"
+        if problem is AccessProblem.WRONG_SITE:
+            return "check WIX_SITE_ID: it must be a site of the account that made WIX_API_KEY"
+        return (
+            "check that the WIX_API_KEY key has the 'Manage Media Manager' permission"
+            " and that WIX_SITE_ID is a site of the account that made it"
+        )
+
     def __repr__(self) -> str:
         return f"ApiKeyAuth(api_key=SecretStr('**********'), site_id={self.site_id!r})"
 
@@ -81,7 +109,7 @@ class _Token:
 
 
 class OAuthClientCredentials:
-    """A Wix app's client credentials for one app instance (contract §2.2).
+    """A Wix app's client credentials for one app instance (docs/wix.md, OAuth).
 
     ``POST {token_url}`` with ``{grant_type: client_credentials, client_id, client_secret,
     instance_id}`` returns ``{access_token, token_type, expires_in}``. The token is cached
@@ -130,9 +158,18 @@ class OAuthClientCredentials:
     def invalidate(self) -> None:
         self._token = None
 
+    def settings_to_fix(self, problem: AccessProblem) -> str:
+        if problem is AccessProblem.CREDENTIALS_REJECTED:
+            return "check WIX_CLIENT_ID, WIX_CLIENT_SECRET and WIX_INSTANCE_ID"
+        return (
+            "give the Wix app the 'Manage Media Manager' permission and check that"
+            " WIX_INSTANCE_ID is its installation on the right site"
+        )
+
     async def _fetch(self, http: httpx.AsyncClient) -> _Token:
         started = self._clock()
-        response = await http.post(
+        async with http.stream(
+            "POST",
             self.token_url,
             json={
                 "grant_type": "client_credentials",
@@ -141,13 +178,10 @@ class OAuthClientCredentials:
                 "instance_id": self.instance_id,
             },
             headers={"Accept": "application/json"},
-        )
+        ) as response:
+            body = decode_json(await read_body(response, f"POST {PATH_OAUTH_TOKEN}"))
         request_id = response.headers.get(REQUEST_ID_HEADER)
         logger.debug("wix oauth token -> %s (request id %s)", response.status_code, request_id)
-        try:
-            body: object = response.json()
-        except ValueError:
-            body = None
         if response.status_code >= 400:
             error = error_from_response(response.status_code, body, response.headers)
             if response.status_code == 429 or response.status_code >= 500:

@@ -1,9 +1,9 @@
-"""Async client for the four Wix Media Manager calls MediaLink needs (contract §3).
+"""Async client for the four Wix Media Manager calls MediaLink needs (docs/wix.md, Endpoints).
 
 All HTTP goes through ``WixMediaClient._request``, the one place that decides about
 retries (429, 5xx, timeouts, dropped connections; never other 4xx), waits (``Retry-After``
 honoured up to a cap, otherwise exponential backoff with full jitter), the rate limit,
-the concurrency bound, re-authentication after a 401, logging and error mapping.
+the concurrency bound, re-authentication after a 401, deadlines, logging and error mapping.
 
 Logs name the method, path, status, attempt, ``x-wix-request-id`` and timing. They never
 contain headers, credentials, query strings or response bodies (which hold signed URLs).
@@ -12,26 +12,31 @@ contain headers, credentials, query strings or response bodies (which hold signe
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
 import random
+import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import Final, NoReturn, Self, TypeVar
 
 import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
+from bot.wix.answers import decode_json, read_body
 from bot.wix.auth import WixAuth
 from bot.wix.errors import (
     REQUEST_ID_HEADER,
     AuthenticationError,
+    ConnectFailure,
     InternalServerError,
     RateLimitError,
     WixAPIError,
@@ -39,44 +44,40 @@ from bot.wix.errors import (
     WixError,
     WixResponseError,
     WixTimeoutError,
+    WixUnreachableError,
     error_from_response,
 )
+from bot.wix.limits import DEFAULT_BASE_URL, MAX_GET_FILES_IDS
+from bot.wix.limits import PATH_OAUTH_TOKEN as PATH_OAUTH_TOKEN  # noqa: PLC0414 - re-exported
 from bot.wix.models import (
-    MAX_ASSET_KEY_LENGTH,
-    MAX_ASSET_KEYS,
-    MAX_DOWNLOAD_FILE_NAME_LENGTH,
-    MAX_EXPIRATION_MINUTES,
-    MAX_FILE_ID_LENGTH,
-    MAX_GET_FILES_IDS,
-    MAX_ZIP_FILE_IDS,
     ContentDisposition,
     DownloadUrl,
     FileDescriptor,
+    FileId,
     GenerateFileDownloadUrlRequest,
     GenerateFileDownloadUrlResponse,
+    GenerateFilesDownloadUrlRequest,
     GenerateFilesDownloadUrlResponse,
     GetFileDescriptorResponse,
+    GetFileDescriptorsRequest,
     GetFileDescriptorsResponse,
 )
 from bot.wix.ratelimit import DEFAULT_LIMIT, RateLimiter
 
 logger = logging.getLogger("bot.wix.client")
 
-DEFAULT_BASE_URL: Final = "https://www.wixapis.com"
 # Short connect timeout: an unreachable host should fail fast and be retried; a slow
-# answer gets longer.
+# answer gets longer. httpx's read timeout restarts on every chunk, so
+# ``RetryPolicy.attempt_timeout`` bounds each attempt as a whole.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(15.0, connect=3.0)
-# Calls in flight at once (and pooled connections). As many as the rate limiter lets
-# through in a window, so a burst it admits goes out in one wave: at 64, a burst of 50
-# one-file commands (100 calls) waited a second Wix round trip for a third of its
-# replies (benchmarks/README.md).
+# As many calls in flight as the rate limiter admits in a window, so an admitted burst
+# goes out in one wave (benchmarks/README.md).
 DEFAULT_MAX_CONCURRENCY: Final = DEFAULT_LIMIT
 
 PATH_GENERATE_FILE_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-file-download-url"
 PATH_GENERATE_FILES_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-download-url"
 PATH_GET_FILE: Final = "/site-media/v1/files/get-file-by-id"
 PATH_GET_FILES: Final = "/site-media/v1/files/get-files"
-PATH_OAUTH_TOKEN: Final = "/oauth2/token"  # noqa: S105 - a path
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
@@ -90,14 +91,15 @@ class RetryPolicy:
     max_delay: float = 8.0  # backoff cap
     max_retry_after: float = 30.0  # longest server-requested wait we honour
     total_timeout: float = 45.0  # no retry starts if it would end after this
+    attempt_timeout: float = 20.0  # one attempt, connecting to the answer's last byte
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if min(self.initial_delay, self.max_delay, self.max_retry_after) < 0:
             raise ValueError("retry delays must not be negative")
-        if self.total_timeout <= 0:
-            raise ValueError("total_timeout must be positive")
+        if self.total_timeout <= 0 or self.attempt_timeout <= 0:
+            raise ValueError("total_timeout and attempt_timeout must be positive")
 
     def backoff_cap(self, retry_number: int) -> float:
         """Upper bound of the jittered wait before retry number ``retry_number`` (1-based)."""
@@ -115,6 +117,32 @@ class ClientStats:
     max_in_flight: int = 0
 
 
+@dataclass
+class _Call:
+    """One API call across its attempts."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None
+    json: object
+    asset_keys: tuple[str, ...]
+    started: float  # when the call was made
+    # When the first attempt was let through: time queued for the concurrency bound
+    # and the rate limiter is not time spent on Wix, so the budget starts here.
+    budget_start: float | None = None
+    attempts: int = 0
+    refreshed: bool = False  # credentials were renewed once after a 401
+    sent: float = field(default=0.0)  # when the current attempt was let through
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def spent(self, now: float) -> float:
+        """Seconds of the call's time budget used by ``now``."""
+        return now - (self.budget_start if self.budget_start is not None else self.started)
+
+
 class _StaleCredentials(Exception):
     """A 401 after which fresh credentials are worth one more try."""
 
@@ -124,7 +152,11 @@ class _StaleCredentials(Exception):
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, _StaleCredentials | WixConnectionError | RateLimitError):
+    if isinstance(exc, _StaleCredentials | RateLimitError):
+        return True
+    if isinstance(exc, WixUnreachableError):
+        return exc.reason is not ConnectFailure.TLS  # a bad certificate stays bad
+    if isinstance(exc, WixConnectionError):
         return True
     # 501 Not Implemented will not change on a retry; other 5xx are "try again later".
     return isinstance(exc, InternalServerError) and exc.status != 501
@@ -136,6 +168,8 @@ def _describe(exc: BaseException | None) -> str:
         return "HTTP 401, refreshing credentials"
     if isinstance(exc, WixAPIError):
         return f"HTTP {exc.status} (request id {exc.request_id})"
+    if isinstance(exc, WixUnreachableError):
+        return f"cannot connect: {exc.reason}"
     if isinstance(exc, WixError) and exc.__cause__ is not None:
         return type(exc.__cause__).__name__
     return type(exc).__name__
@@ -178,7 +212,6 @@ class WixMediaClient:
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter  # returns [0, 1); injectable so tests can pin the backoff
-        self._refreshable = bool(getattr(auth, "refreshable", True))
         self.stats = ClientStats()
 
     @property
@@ -199,51 +232,26 @@ class WixMediaClient:
     ) -> list[DownloadUrl]:
         """Temporary signed URLs for one file, one per asset key (default: ``src``).
 
-        Raises ``InvalidAssetKeyError`` (carrying ``asset_keys``) when Wix rejects a key.
-        The answer has no expiry: it is ``expiration_minutes`` (Wix default 600) from now.
+        Raises ``InvalidAssetKeyError`` (carrying ``asset_keys``) when Wix rejects a key,
+        and ``ValueError`` for arguments Wix would refuse. The answer has no expiry: it is
+        ``expiration_minutes`` (Wix default 600) from now.
         """
-        _check_file_id(file_id)
-        keys: list[str] | None = None
-        if asset_keys is not None:
-            if isinstance(asset_keys, str):
-                raise TypeError("asset_keys must be a sequence of keys, not one string")
-            keys = list(asset_keys)
-            if not keys or len(keys) > MAX_ASSET_KEYS:
-                raise ValueError(
-                    f"asset_keys must hold 1..{MAX_ASSET_KEYS} keys (None means 'src'), "
-                    f"not {len(keys)}"
-                )
-            for key in keys:
-                if not key or len(key) > MAX_ASSET_KEY_LENGTH:
-                    raise ValueError(
-                        f"each asset key must be 1..{MAX_ASSET_KEY_LENGTH} characters: {key!r}"
-                    )
-        if expiration_minutes is not None and (
-            isinstance(expiration_minutes, bool)
-            or not isinstance(expiration_minutes, int)
-            or not 1 <= expiration_minutes <= MAX_EXPIRATION_MINUTES
-        ):
-            raise ValueError(
-                f"expiration_minutes must be a whole number from 1 to {MAX_EXPIRATION_MINUTES}"
-                f" (one year), not {expiration_minutes!r}"
-            )
-        if download_file_name is not None and not (
-            0 < len(download_file_name) <= MAX_DOWNLOAD_FILE_NAME_LENGTH
-        ):
-            raise ValueError(
-                f"download_file_name must be 1..{MAX_DOWNLOAD_FILE_NAME_LENGTH} characters,"
-                f" not {len(download_file_name)}"
-            )
-        body = GenerateFileDownloadUrlRequest(
+        _refuse_one_string(asset_keys, "asset_keys", "keys")
+        keys = None if asset_keys is None else list(asset_keys)
+        request = _build(
+            GenerateFileDownloadUrlRequest,
             file_id=file_id,
             asset_keys=keys,
             expiration_in_minutes=expiration_minutes,
             expiration_redirect_url=redirect_url,
             download_file_name=download_file_name,
             content_disposition=content_disposition,
-        ).to_json()
+        )
         data = await self._request(
-            "POST", PATH_GENERATE_FILE_DOWNLOAD_URL, json=body, asset_keys=tuple(keys or ())
+            "POST",
+            PATH_GENERATE_FILE_DOWNLOAD_URL,
+            json=request.to_json(),
+            asset_keys=tuple(keys or ()),
         )
         return _parse(GenerateFileDownloadUrlResponse, data).download_urls
 
@@ -255,12 +263,12 @@ class WixMediaClient:
 
     async def get_file_descriptors(self, file_ids: Sequence[str]) -> list[FileDescriptor]:
         """Descriptors for many files, in chunks of 100 fetched concurrently, in order."""
-        if isinstance(file_ids, str):
-            raise TypeError("file_ids must be a sequence of ids, not one string")
+        _refuse_one_string(file_ids, "file_ids", "ids")
         ids = list(file_ids)
-        for file_id in ids:
-            _check_file_id(file_id)
-        chunks = [ids[i : i + MAX_GET_FILES_IDS] for i in range(0, len(ids), MAX_GET_FILES_IDS)]
+        chunks = [
+            _build(GetFileDescriptorsRequest, file_ids=ids[i : i + MAX_GET_FILES_IDS])
+            for i in range(0, len(ids), MAX_GET_FILES_IDS)
+        ]
         tasks = [asyncio.ensure_future(self._get_files_chunk(chunk)) for chunk in chunks]
         try:
             results = await asyncio.gather(*tasks)
@@ -272,19 +280,14 @@ class WixMediaClient:
         return [descriptor for chunk in results for descriptor in chunk]
 
     async def generate_files_download_url(self, file_ids: Sequence[str]) -> str:
-        """A PERMANENT zip URL for up to 1000 files. Not for private files (contract §3.2)."""
-        if isinstance(file_ids, str):
-            raise TypeError("file_ids must be a sequence of ids, not one string")
-        ids = list(file_ids)
-        if not 1 <= len(ids) <= MAX_ZIP_FILE_IDS:
-            raise ValueError(f"file_ids must hold 1..{MAX_ZIP_FILE_IDS} ids, not {len(ids)}")
-        for file_id in ids:
-            _check_file_id(file_id)
-        data = await self._request("POST", PATH_GENERATE_FILES_DOWNLOAD_URL, json={"fileIds": ids})
+        """A PERMANENT zip URL for up to 1000 files. Not for private files (docs/wix.md)."""
+        _refuse_one_string(file_ids, "file_ids", "ids")
+        request = _build(GenerateFilesDownloadUrlRequest, file_ids=list(file_ids))
+        data = await self._request("POST", PATH_GENERATE_FILES_DOWNLOAD_URL, json=request.to_json())
         return _parse(GenerateFilesDownloadUrlResponse, data).download_url
 
-    async def _get_files_chunk(self, ids: list[str]) -> list[FileDescriptor]:
-        data = await self._request("POST", PATH_GET_FILES, json={"fileIds": ids})
+    async def _get_files_chunk(self, request: GetFileDescriptorsRequest) -> list[FileDescriptor]:
+        data = await self._request("POST", PATH_GET_FILES, json=request.to_json())
         return _parse(GetFileDescriptorsResponse, data).files
 
     # -- lifecycle ------------------------------------------------------------------
@@ -316,9 +319,7 @@ class WixMediaClient:
         if self._closed:
             raise RuntimeError("this WixMediaClient is closed")
         if self._http is None:
-            # httpx's API over aiohttp's connection pool: httpcore's pool bookkeeping
-            # grows with the number of pooled connections and dominated the CPU of a
-            # 20-file fan-out (benchmarks/README.md, "Before and after").
+            # httpx's API over aiohttp's pool: httpcore's pool bookkeeping cost too much CPU.
             self._http = HttpxAiohttpClient(
                 verify=_default_ssl_context(),
                 timeout=self._timeout,
@@ -337,13 +338,23 @@ class WixMediaClient:
         asset_keys: tuple[str, ...] = (),
     ) -> Mapping[str, object]:
         """Send one API call with the retry policy; return the decoded JSON object."""
-        policy = self.retry
-        started = self._clock()
-        # Time queued here (the concurrency bound, the rate limiter) is not time spent on
-        # Wix: the total budget starts when the first attempt is let through, so a call
-        # that waited for the limiter is not then sent with no time left.
-        budget_start: list[float] = []
+        call = _Call(method, path, params, json, asset_keys, started=self._clock())
         self.stats.calls += 1
+        try:
+            async for attempt in self._retrying(call):
+                with attempt:
+                    return await self._attempt(call)
+        except _StaleCredentials as exc:  # attempts ran out right after the refresh
+            self._log_final(call, exc.error)
+            raise exc.error from None
+        except WixError as exc:
+            self._log_final(call, exc)
+            raise
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _retrying(self, call: _Call) -> AsyncRetrying:
+        """The retry policy, applied to ``call``: the only place retries are decided."""
+        policy = self.retry
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -357,24 +368,22 @@ class WixMediaClient:
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= policy.max_attempts:
                 return True
-            elapsed = self._clock() - (budget_start[0] if budget_start else started)
-            return elapsed + state.upcoming_sleep > policy.total_timeout
+            return call.spent(self._clock()) + state.upcoming_sleep > policy.total_timeout
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
             self.stats.retries += 1
             logger.info(
-                "wix %s %s: attempt %d/%d failed (%s); retrying in %.2fs",
-                method,
-                path,
+                "wix %s: attempt %d/%d failed (%s); retrying in %.2fs",
+                call.name,
                 state.attempt_number,
                 policy.max_attempts,
                 _describe(exc),
                 delay,
             )
 
-        retrying = AsyncRetrying(
+        return AsyncRetrying(
             sleep=self._sleep,
             stop=stop,
             wait=wait,
@@ -382,131 +391,173 @@ class WixMediaClient:
             before_sleep=before_sleep,
             reraise=True,
         )
-        refreshed = False
-        attempts = 0
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    try:
-                        return await self._attempt(
-                            method=method,
-                            path=path,
-                            params=params,
-                            json=json,
-                            asset_keys=asset_keys,
-                            number=attempts,
-                            budget_start=budget_start,
-                            can_refresh=self._refreshable and not refreshed,
-                        )
-                    except _StaleCredentials:
-                        refreshed = True
-                        self._auth.invalidate()
-                        raise
-        except _StaleCredentials as exc:  # attempts ran out right after the refresh
-            raise exc.error from None
-        except WixError as exc:
-            if _retryable(exc):
-                logger.warning(
-                    "wix %s %s: giving up after %d attempt(s), %.2fs (%s)",
-                    method,
-                    path,
-                    attempts,
-                    self._clock() - started,
-                    _describe(exc),
-                )
-            raise
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    async def _attempt(
-        self,
-        *,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        json: object,
-        asset_keys: tuple[str, ...],
-        number: int,
-        budget_start: list[float],
-        can_refresh: bool,
-    ) -> Mapping[str, object]:
+    def _log_final(self, call: _Call, exc: WixError) -> None:
+        """Say why a call failed for good: ERROR for refused credentials, WARNING for outages."""
+        if isinstance(exc, WixAPIError) and exc.access_problem is not None:
+            # Never the key or token: only the request id, what Wix said, and what to fix.
+            logger.error(
+                "wix %s: Wix refused MediaLink's credentials (HTTP %d, %s, request id %s): %s",
+                call.name,
+                exc.status,
+                exc.access_problem,
+                exc.request_id,
+                self._auth.settings_to_fix(exc.access_problem),
+            )
+        elif _retryable(exc) or isinstance(exc, WixUnreachableError):
+            logger.warning(
+                "wix %s: giving up after %d attempt(s), %.2fs (%s)",
+                call.name,
+                call.attempts,
+                self._clock() - call.started,
+                _describe(exc),
+            )
+
+    async def _attempt(self, call: _Call) -> Mapping[str, object]:
+        """One HTTP attempt of ``call``, within the concurrency bound and the rate limit."""
         http = self._client()
         async with self._semaphore, self._limiter.slot():
-            if not budget_start:
-                budget_start.append(self._clock())
-            self.stats.attempts += 1
-            self.stats.in_flight += 1
-            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
-            sent = self._clock()
-            try:
-                headers = {"Accept": "application/json", **await self._auth.headers(http)}
-                response = await http.request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    json=json,
-                    headers=headers,
-                    timeout=self._attempt_timeout(budget_start[0]),
-                )
-            except httpx.TimeoutException as exc:
-                if not _was_disconnected(exc):
-                    logger.debug("wix %s %s: attempt %d timed out", method, path, number)
-                    raise WixTimeoutError(f"Wix did not answer in time ({method} {path})") from exc
-                logger.debug("wix %s %s: attempt %d: connection lost", method, path, number)
-                raise WixConnectionError(
-                    f"Could not reach Wix ({method} {path}): connection lost"
-                ) from exc
-            except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-                logger.debug(
-                    "wix %s %s: attempt %d failed: %s", method, path, number, type(exc).__name__
-                )
-                raise WixConnectionError(
-                    f"Could not reach Wix ({method} {path}): {type(exc).__name__}"
-                ) from exc
-            except httpx.HTTPError as exc:  # not transient (e.g. a malformed URL): no retry
-                raise WixError(
-                    f"HTTP error calling Wix ({method} {path}): {type(exc).__name__}"
-                ) from exc
-            finally:
-                self.stats.in_flight -= 1
-        request_id = response.headers.get(REQUEST_ID_HEADER)
-        logger.debug(
-            "wix %s %s -> %d (attempt %d, request id %s, %.0f ms)",
-            method,
-            path,
-            response.status_code,
-            number,
-            request_id,
-            (self._clock() - sent) * 1000,
-        )
+            call.attempts += 1
+            call.sent = self._clock()
+            if call.budget_start is None:
+                call.budget_start = call.sent
+            with self._counted_in_flight():
+                status, headers, raw = await self._exchange(http, call)
+        return self._decode(call, status, headers, raw)
+
+    @contextmanager
+    def _counted_in_flight(self) -> Iterator[None]:
+        stats = self.stats
+        stats.attempts += 1
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:
-            data: object = response.json()
-        except ValueError:
-            data = None
-        if response.status_code >= 400:
-            error = error_from_response(response.status_code, data, response.headers, asset_keys)
-            if can_refresh and isinstance(error, AuthenticationError):
+            yield
+        finally:
+            stats.in_flight -= 1
+
+    async def _exchange(
+        self, http: httpx.AsyncClient, call: _Call
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """Send ``call`` and read the whole answer, all within the attempt's deadline.
+
+        httpx's read timeout restarts with every chunk, so a body that drips in would
+        otherwise hold the concurrency slot and the rate-limit permit for ever.
+        """
+        left = self.retry.total_timeout - call.spent(self._clock())
+        deadline = max(0.001, min(self.retry.attempt_timeout, left))
+        try:
+            async with asyncio.timeout(deadline):
+                headers = {"Accept": "application/json", **await self._auth.headers(http)}
+                request = http.build_request(
+                    call.method,
+                    self.base_url + call.path,
+                    params=call.params,
+                    json=call.json,
+                    headers=headers,
+                )
+                response = await http.send(request, stream=True)
+                try:
+                    raw = await read_body(response, call.name)
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            logger.debug("wix %s: attempt %d ran out of time", call.name, call.attempts)
+            raise WixTimeoutError(
+                f"Wix did not answer in time ({call.name}, {deadline:.1f}s)"
+            ) from exc
+        except httpx.HTTPError as exc:
+            _raise_transport_error(call, exc)
+        return response.status_code, response.headers, raw
+
+    def _decode(
+        self, call: _Call, status: int, headers: httpx.Headers, raw: bytes
+    ) -> Mapping[str, object]:
+        """The answer's JSON object, or the typed error it stands for."""
+        request_id = headers.get(REQUEST_ID_HEADER)
+        logger.debug(
+            "wix %s -> %d (attempt %d, request id %s, %.0f ms)",
+            call.name,
+            status,
+            call.attempts,
+            request_id,
+            (self._clock() - call.sent) * 1000,
+        )
+        data = decode_json(raw)
+        if status >= 400:
+            error = error_from_response(status, data, headers, call.asset_keys)
+            if isinstance(error, AuthenticationError) and self._may_refresh(call):
                 # Credentials may have expired early or been revoked: one retry, fresh token.
                 raise _StaleCredentials(error)
             raise error
         if not isinstance(data, dict):
             raise WixResponseError(
-                f"Wix answered {method} {path} with HTTP {response.status_code} but no JSON"
-                f" object (request id {request_id})"
+                f"Wix answered {call.name} with HTTP {status} but no JSON object"
+                f" (request id {request_id})"
             )
         return data
 
-    def _attempt_timeout(self, call_started: float) -> httpx.Timeout:
-        """The configured timeout, shortened so an attempt can't outlive the call's budget."""
-        remaining = max(0.001, self.retry.total_timeout - (self._clock() - call_started))
-        t = self._timeout
+    def _may_refresh(self, call: _Call) -> bool:
+        if call.refreshed or not self._auth.refreshable:
+            return False
+        call.refreshed = True
+        self._auth.invalidate()
+        return True
 
-        def cap(value: float | None) -> float:
-            return remaining if value is None else min(value, remaining)
 
-        return httpx.Timeout(
-            connect=cap(t.connect), read=cap(t.read), write=cap(t.write), pool=cap(t.pool)
-        )
+def _raise_transport_error(call: _Call, exc: httpx.HTTPError) -> NoReturn:
+    """Map an httpx failure to the Wix error it means; only transient ones are retried."""
+    logger.debug("wix %s: attempt %d failed: %s", call.name, call.attempts, type(exc).__name__)
+    reason = _connect_failure(exc)
+    if reason is not None:
+        raise WixUnreachableError(
+            f"Could not connect to the Wix API URL ({call.name}): {reason}", reason=reason
+        ) from exc
+    if isinstance(exc, httpx.TimeoutException) and not _was_disconnected(exc):
+        raise WixTimeoutError(f"Wix did not answer in time ({call.name})") from exc
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol):
+        raise WixConnectionError(
+            f"Could not reach Wix ({call.name}): connection lost ({type(exc).__name__})"
+        ) from exc
+    # Not transient (e.g. a malformed URL): no retry.
+    raise WixError(f"HTTP error calling Wix ({call.name}): {type(exc).__name__}") from exc
+
+
+def _connect_failure(exc: httpx.HTTPError) -> ConnectFailure | None:
+    """Why no connection was made, or None if one was (or the cause is unknown).
+
+    Read from the exception chain, since httpx-aiohttp reports a refused connection as
+    ``ConnectTimeout`` and plain httpx as ``ConnectError``.
+    """
+    if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return None
+    causes = list(_chain(exc))
+    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
+        return ConnectFailure.TLS
+    if any(isinstance(c, socket.gaierror | aiohttp.ClientConnectorDNSError) for c in causes):
+        return ConnectFailure.DNS
+    if any(
+        isinstance(c, ConnectionRefusedError)
+        or (isinstance(c, OSError) and c.errno == errno.ECONNREFUSED)
+        for c in causes
+    ):
+        return ConnectFailure.REFUSED
+    if any(isinstance(c, aiohttp.ClientConnectorError) for c in causes):
+        return ConnectFailure.OTHER
+    if any(isinstance(c, aiohttp.ClientConnectionError) for c in causes):
+        return None  # a pooled connection that broke: "connection lost", not unreachable
+    if any(isinstance(c, TimeoutError) for c in causes) or isinstance(exc, httpx.ConnectTimeout):
+        return ConnectFailure.TIMEOUT
+    return ConnectFailure.OTHER
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def _was_disconnected(exc: httpx.TimeoutException) -> bool:
@@ -525,11 +576,36 @@ def _default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _refuse_one_string(values: object, name: str, items: str) -> None:
+    """A lone string is a sequence of characters; refuse it rather than send each letter."""
+    if isinstance(values, str):
+        raise TypeError(f"{name} must be a sequence of {items}, not one string")
+
+
 def _check_file_id(file_id: str) -> None:
-    if not isinstance(file_id, str) or not file_id.strip():
-        raise ValueError("a file id must be a non-empty string")
-    if len(file_id) > MAX_FILE_ID_LENGTH:
-        raise ValueError(f"a file id must be at most {MAX_FILE_ID_LENGTH} characters")
+    try:
+        _FILE_ID.validate_python(file_id)
+    except ValidationError as exc:
+        raise _argument_error(exc, "file_id") from None
+
+
+def _build(model: type[_ModelT], **fields: object) -> _ModelT:
+    """Validate arguments by building the request model, as ``ValueError`` when they fail."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise _argument_error(exc) from None
+
+
+def _argument_error(exc: ValidationError, name: str | None = None) -> ValueError:
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or name or "value"
+        problems.append(f"{where}: {error['msg']}")
+    return ValueError("; ".join(problems))
+
+
+_FILE_ID: Final = TypeAdapter(FileId)
 
 
 def _parse(model: type[_ModelT], data: Mapping[str, object]) -> _ModelT:

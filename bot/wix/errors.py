@@ -7,7 +7,7 @@ decide on data, not on strings. ``str()`` never includes credentials or signed
 download URLs: it is built from Wix's error message, the status, the error code
 and the request id only.
 
-Error body shapes (contract §4, from https://dev.wix.com/docs/rest/articles/getting-started/errors)::
+Error body shapes (docs/wix.md, Errors; https://dev.wix.com/docs/rest/articles/getting-started/errors)::
 
     {"message": "...", "details": {"applicationError": {"code": "...", "description": "...",
                                                         "data": {...}}}}
@@ -23,11 +23,14 @@ IETF-style (``{"error": "...", "error_description": "..."}``), so parsing is tol
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from http import HTTPStatus
+from typing import ClassVar
 
 REQUEST_ID_HEADER = "x-wix-request-id"
 
@@ -59,7 +62,30 @@ class WixError(Exception):
 
 
 class WixConnectionError(WixError):
-    """Wix could not be reached (connection refused, reset or dropped), after retries."""
+    """Wix could not be reached, or the connection broke mid-answer, after retries."""
+
+
+class ConnectFailure(StrEnum):
+    """Why no connection to the Wix API URL could be made."""
+
+    DNS = "dns"  # the host name did not resolve
+    REFUSED = "refused"  # nothing listens there
+    TLS = "tls"  # the TLS handshake or the certificate check failed
+    TIMEOUT = "timeout"  # no connection within the connect timeout
+    OTHER = "other"
+
+
+class WixUnreachableError(WixConnectionError):
+    """No connection to the configured Wix API URL could be made at all.
+
+    Unlike a dropped connection, a timeout or a 5xx (``InternalServerError``), this
+    usually means WIX_API_URL or the network is wrong, not that Wix is having a bad
+    minute; ``reason`` says which part failed.
+    """
+
+    def __init__(self, message: str, *, reason: ConnectFailure) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class WixTimeoutError(WixConnectionError):
@@ -67,7 +93,16 @@ class WixTimeoutError(WixConnectionError):
 
 
 class WixResponseError(WixError):
-    """Wix answered with a success status but a body the client cannot read."""
+    """Wix answered with a success status but a body the client cannot read (or too much of one)."""
+
+
+class AccessProblem(StrEnum):
+    """What a refusal of MediaLink's credentials says is wrong, as far as Wix's answer tells."""
+
+    CREDENTIALS_REJECTED = "credentials_rejected"  # wrong, revoked or expired key/secret
+    MISSING_PERMISSION = "missing_permission"  # the key or app lacks a permission Wix named
+    WRONG_SITE = "wrong_site"  # the site id is not one these credentials can act on
+    PERMISSION_OR_SITE = "permission_or_site"  # a 403 that does not say which of the two
 
 
 class WixAPIError(WixError):
@@ -84,6 +119,7 @@ class WixAPIError(WixError):
         request_id: str | None = None,
         body: Mapping[str, object] | None = None,
         retry_after: float | None = None,
+        access_problem: AccessProblem | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -94,6 +130,10 @@ class WixAPIError(WixError):
         self.body = body
         # Seconds Wix asked us to wait (``Retry-After``), if it said; mostly on 429.
         self.retry_after = retry_after
+        # Set when the answer refuses MediaLink's credentials or site; None otherwise.
+        self.access_problem = access_problem or self.default_access_problem
+
+    default_access_problem: ClassVar[AccessProblem | None] = None
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -138,6 +178,7 @@ class InvalidAssetKeyError(BadRequestError):
         request_id: str | None = None,
         body: Mapping[str, object] | None = None,
         retry_after: float | None = None,
+        access_problem: AccessProblem | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -148,6 +189,7 @@ class InvalidAssetKeyError(BadRequestError):
             request_id=request_id,
             body=body,
             retry_after=retry_after,
+            access_problem=access_problem,
         )
         self.asset_keys = tuple(asset_keys)
 
@@ -155,9 +197,17 @@ class InvalidAssetKeyError(BadRequestError):
 class AuthenticationError(WixAPIError):
     """401 (missing, wrong or expired credentials), and failures of the OAuth token endpoint."""
 
+    default_access_problem = AccessProblem.CREDENTIALS_REJECTED
+
 
 class PermissionDeniedError(WixAPIError):
-    """403: authenticated but not allowed (e.g. an API key without Manage Media Manager)."""
+    """403: authenticated but not allowed (e.g. an API key without Manage Media Manager).
+
+    ``access_problem`` tells a missing permission from a site the credentials cannot act
+    on when Wix's answer says which.
+    """
+
+    default_access_problem = AccessProblem.PERMISSION_OR_SITE
 
 
 class NotFoundError(WixAPIError):
@@ -211,58 +261,95 @@ def error_from_response(
     JSON); ``headers`` may be any mapping (``httpx.Headers`` is case-insensitive,
     plain dicts are searched case-insensitively).
     """
-    mapping = body if isinstance(body, Mapping) else None
-    details = _mapping(mapping.get("details")) if mapping else None
-    app_error = _mapping(details.get("applicationError")) if details else None
-    validation = _mapping(details.get("validationError")) if details else None
+    answer = _read_answer(body)
+    cls = _error_class(status, answer.rule_names)
+    error = cls(
+        answer.message or _default_message(status),
+        status=status,
+        code=answer.code,
+        description=answer.description,
+        field_violations=answer.violations,
+        request_id=_header(headers, REQUEST_ID_HEADER),
+        body=answer.body,
+        retry_after=parse_retry_after(_header(headers, "retry-after")),
+        access_problem=_access_problem(status, answer),
+    )
+    if isinstance(error, InvalidAssetKeyError):
+        error.asset_keys = tuple(requested_asset_keys)
+    return error
 
-    code = _text(app_error.get("code")) if app_error else None
-    description = _text(app_error.get("description")) if app_error else None
-    violations = _violations(validation.get("fieldViolations")) if validation else ()
 
-    message = _text(mapping.get("message")) if mapping else None
-    if mapping and not message:
+@dataclass(frozen=True)
+class _Answer:
+    """What an error body says, read tolerantly (any part may be missing)."""
+
+    body: Mapping[str, object] | None
+    message: str | None
+    code: str | None
+    description: str | None
+    violations: tuple[FieldViolation, ...]
+
+    @property
+    def rule_names(self) -> frozenset[str]:
+        return frozenset(v.rule_name for v in self.violations if v.rule_name)
+
+
+def _read_answer(body: object) -> _Answer:
+    mapping = _mapping(body)
+    details = _mapping(_get(mapping, "details"))
+    app_error = _mapping(_get(details, "applicationError"))
+    validation = _mapping(_get(details, "validationError"))
+    violations = _violations(_get(validation, "fieldViolations"))
+    code = _text(_get(app_error, "code"))
+    description = _text(_get(app_error, "description"))
+    message = _text(_get(mapping, "message"))
+    if mapping is not None and not message:
         # OAuth token endpoint: IETF-style {"error": ..., "error_description": ...}.
         message = _text(mapping.get("error_description"))
         code = code or _text(mapping.get("error"))
     if not message:
         message = description or next((v.description for v in violations if v.description), None)
-    if not message:
-        message = _default_message(status)
+    return _Answer(mapping, message, code, description, violations)
 
-    request_id = _header(headers, REQUEST_ID_HEADER)
-    retry_after = parse_retry_after(_header(headers, "retry-after"))
-    rules = {v.rule_name for v in violations if v.rule_name}
 
+def _error_class(status: int, rules: frozenset[str]) -> type[WixAPIError]:
     if status == 400 and RULE_INVALID_ASSET_KEY in rules:
-        return InvalidAssetKeyError(
-            message,
-            asset_keys=requested_asset_keys,
-            status=status,
-            code=code,
-            description=description,
-            field_violations=violations,
-            request_id=request_id,
-            body=mapping,
-            retry_after=retry_after,
-        )
-    cls: type[WixAPIError]
+        return InvalidAssetKeyError
     if status == 400 and RULE_RESOURCE_NOT_FOUND in rules:
-        cls = NotFoundError
-    elif status >= 500:
-        cls = InternalServerError
-    else:
-        cls = _BY_STATUS.get(status, WixAPIError)
-    return cls(
-        message,
-        status=status,
-        code=code,
-        description=description,
-        field_violations=violations,
-        request_id=request_id,
-        body=mapping,
-        retry_after=retry_after,
-    )
+        return NotFoundError
+    if status >= 500:
+        return InternalServerError
+    return _BY_STATUS.get(status, WixAPIError)
+
+
+# A permission id as Wix names them (MEDIA.SITE_MEDIA_FILES_READ, SCOPE.DC-MEDIA.READ-…).
+_PERMISSION_ID = re.compile(r"\b[A-Z][A-Z0-9_-]*(?:\.[A-Z0-9_-]+)+\b")
+_PERMISSION_WORDS = re.compile(r"missing permission|\bscopes?\b", re.IGNORECASE)
+_SITE_WORDS = re.compile(r"\b(?:meta)?site\b", re.IGNORECASE)
+
+
+def _access_problem(status: int, answer: _Answer) -> AccessProblem | None:
+    """Which credential setting a refusal points at, as far as the answer says.
+
+    What Wix answers for a site id the key cannot act on is UNCONFIRMED (docs/wix.md,
+    Authentication): it may be a 401, a 403, or a 428 ``MISSING_METASITE_ID`` when no
+    site is found. So every signal counts: a site-shaped error code first, then a 401/403
+    whose wording names a permission or the site; a 403 that names neither stays
+    ``PERMISSION_OR_SITE`` rather than guessing.
+    """
+    code = (answer.code or "").upper()
+    if "METASITE" in code or "SITE_NOT_FOUND" in code:
+        return AccessProblem.WRONG_SITE
+    if status not in (401, 403):
+        return None
+    text = " ".join(t for t in (answer.message, answer.description) if t)
+    if _PERMISSION_ID.search(text) or _PERMISSION_WORDS.search(text):
+        return AccessProblem.MISSING_PERMISSION
+    if _SITE_WORDS.search(text):
+        return AccessProblem.WRONG_SITE
+    if status == 401:
+        return AccessProblem.CREDENTIALS_REJECTED
+    return AccessProblem.PERMISSION_OR_SITE
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -304,6 +391,10 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value
+
+
+def _get(mapping: Mapping[str, object] | None, key: str) -> object:
+    return None if mapping is None else mapping.get(key)
 
 
 def _mapping(value: object) -> Mapping[str, object] | None:

@@ -12,20 +12,26 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.alias_generators import to_camel
 
-SRC_ASSET_KEY: Final = "src"
-"""The documented asset key: the original file's format and quality (contract §6)."""
-
-MAX_EXPIRATION_MINUTES: Final = 525_600  # "Limit: 525600 (1 year)" (contract §3.1)
-DEFAULT_EXPIRATION_MINUTES: Final = 600  # Wix's default when expirationInMinutes is omitted
-MAX_ASSET_KEYS: Final = 100
-MAX_ASSET_KEY_LENGTH: Final = 100
-MAX_DOWNLOAD_FILE_NAME_LENGTH: Final = 100
-MAX_FILE_ID_LENGTH: Final = 1000
-MAX_GET_FILES_IDS: Final = 100  # get-files: maxItems 100 (contract §3.4)
-MAX_ZIP_FILE_IDS: Final = 1000  # generate-download-url: "up to 1000 files" (contract §3.2)
+from bot.wix.limits import (
+    MAX_ASSET_KEY_LENGTH,
+    MAX_ASSET_KEYS,
+    MAX_DOWNLOAD_FILE_NAME_LENGTH,
+    MAX_EXPIRATION_MINUTES,
+    MAX_FILE_ID_LENGTH,
+    MAX_GET_FILES_IDS,
+    MAX_ZIP_FILE_IDS,
+    SRC_ASSET_KEY,
+)
 
 # Video formats whose resolutions are plain downloadable files (hls is a stream manifest).
 _DOWNLOADABLE_VIDEO_FORMATS: Final = frozenset({"mp4", "webm"})
@@ -46,6 +52,19 @@ def _int_or_none(value: object) -> object:
 
 
 LenientInt = Annotated[int | None, BeforeValidator(_int_or_none)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a file id must be a non-empty string")
+    return value
+
+
+FileId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_FILE_ID_LENGTH), AfterValidator(_not_blank)
+]
+"""A Media Manager file id (or a ``wix:`` media URL, which Wix accepts in its place)."""
+AssetKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ASSET_KEY_LENGTH)]
 
 
 class _WixModel(BaseModel):
@@ -237,7 +256,7 @@ class DownloadUrl(_WixModel):
 class GenerateFileDownloadUrlRequest(_WixModel):
     """Body of ``POST /site-media/v1/files/generate-file-download-url`` (contract §3.1)."""
 
-    file_id: str = Field(min_length=1, max_length=MAX_FILE_ID_LENGTH)
+    file_id: FileId
     download_file_name: str | None = Field(
         default=None, min_length=1, max_length=MAX_DOWNLOAD_FILE_NAME_LENGTH
     )
@@ -246,20 +265,30 @@ class GenerateFileDownloadUrlRequest(_WixModel):
         default=None, ge=1, le=MAX_EXPIRATION_MINUTES, strict=True
     )
     expiration_redirect_url: str | None = None
-    asset_keys: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ASSET_KEYS)
+    asset_keys: list[AssetKey] | None = Field(default=None, min_length=1, max_length=MAX_ASSET_KEYS)
     content_disposition: ContentDisposition | None = None
-
-    @field_validator("asset_keys")
-    @classmethod
-    def _asset_key_lengths(cls, keys: list[str] | None) -> list[str] | None:
-        for key in keys or ():
-            if not key or len(key) > MAX_ASSET_KEY_LENGTH:
-                raise ValueError(f"each asset key must be 1..{MAX_ASSET_KEY_LENGTH} characters")
-        return keys
 
     def to_json(self) -> dict[str, object]:
         """The JSON body: REST field names, unset fields omitted."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class GetFileDescriptorsRequest(_WixModel):
+    """Body of ``POST /site-media/v1/files/get-files`` (one chunk)."""
+
+    file_ids: list[FileId] = Field(min_length=1, max_length=MAX_GET_FILES_IDS)
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class GenerateFilesDownloadUrlRequest(_WixModel):
+    """Body of ``POST /site-media/v1/files/generate-download-url`` (a permanent zip URL)."""
+
+    file_ids: list[FileId] = Field(min_length=1, max_length=MAX_ZIP_FILE_IDS)
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
 
 
 class GenerateFileDownloadUrlResponse(_WixModel):

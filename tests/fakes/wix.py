@@ -28,6 +28,7 @@ answers with the documented shapes. Choices where Wix's behaviour is UNCONFIRMED
   manifest and a storyboard, which are not keys); audio renditions appear as
   ``media.audio.assets[].filename`` (no ``assetKey``, as in the 2023 spec).
 - With ``key_permissions = "read"`` the generate* calls answer 403 PERMISSION_DENIED.
+- ``token_lifetime`` sets the ``expires_in`` of the OAuth tokens it issues (Wix: always 14400).
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class _Fault:
     delay: float
     drop_connection: bool
     remaining: int
+    drip_interval: float = 0.0
+    drip_chunk: int = 16
+    pad_bytes: int = 0
 
     def matches(self, path: str) -> bool:
         if self.path_suffix is None:
@@ -172,6 +176,7 @@ class FakeWix:
 
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
+        self.token_lifetime = TOKEN_LIFETIME  # expires_in of the tokens it issues
         self.key_permissions: Literal["manage", "read"] = "manage"
         self.not_found_status: Literal[400, 404] = 404
         self._lock = threading.Lock()
@@ -299,6 +304,9 @@ class FakeWix:
         delay: float = 0.0,
         drop_connection: bool = False,
         times: int = 1,
+        drip_interval: float = 0.0,
+        drip_chunk: int = 16,
+        pad_bytes: int = 0,
     ) -> None:
         """Queue a fault for the next ``times`` requests whose path ends with ``path_suffix``.
 
@@ -306,12 +314,26 @@ class FakeWix:
         Faults are consumed first-in first-out. ``delay`` alone slows a normal answer;
         ``status`` replaces the answer (``body`` None → Wix's default body for that
         status, ``""`` → empty body, str/bytes → raw, anything else → JSON).
+        ``pad_bytes`` appends that much whitespace to the (still valid) JSON answer.
+        ``drip_interval`` > 0 sends the answer chunked, ``drip_chunk`` bytes at a time
+        with that pause between, and no Content-Length.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
         with self._lock:
             self._faults.append(
-                _Fault(path_suffix, status, body, retry_after, delay, drop_connection, times)
+                _Fault(
+                    path_suffix,
+                    status,
+                    body,
+                    retry_after,
+                    delay,
+                    drop_connection,
+                    times,
+                    drip_interval=drip_interval,
+                    drip_chunk=drip_chunk,
+                    pad_bytes=pad_bytes,
+                )
             )
 
     def expire_tokens(self) -> None:
@@ -400,12 +422,14 @@ class FakeWix:
             else:
                 request[_PAYLOAD] = payload
                 response = await handler(request)
+            response.headers["x-wix-request-id"] = record.request_id
+            record.status = response.status
+            if fault is not None and (fault.pad_bytes or fault.drip_interval):
+                response = await _reshape(request, response, fault)
         finally:
             record.finished = time.monotonic()
             with self._lock:
                 self._in_flight -= 1
-        response.headers["x-wix-request-id"] = record.request_id
-        record.status = response.status
         return response
 
     def _take_fault(self, path: str) -> _Fault | None:
@@ -514,7 +538,7 @@ class FakeWix:
             self._tokens.add(token)
             self.tokens_issued += 1
         return web.json_response(
-            {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME}
+            {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime}
         )
 
     def _generate_file_download_url(self, request: web.Request, body: object) -> web.Response:
@@ -724,6 +748,27 @@ def _invalid_request(field_name: str, description: str) -> web.Response:
 
 def _ietf(status: int, error: str, description: str) -> web.Response:
     return web.json_response({"error": error, "error_description": description}, status=status)
+
+
+async def _reshape(
+    request: web.Request, response: web.StreamResponse, fault: _Fault
+) -> web.StreamResponse:
+    """Pad the answer's body with whitespace and/or drip it out slowly (see ``inject``)."""
+    assert isinstance(response, web.Response)
+    assert isinstance(response.body, bytes)
+    body = response.body + b" " * fault.pad_bytes
+    if not fault.drip_interval:
+        response.body = body
+        return response
+    streamed = web.StreamResponse(status=response.status, headers=response.headers)
+    streamed.headers.pop("Content-Length", None)
+    streamed.enable_chunked_encoding()
+    await streamed.prepare(request)
+    for start in range(0, len(body), fault.drip_chunk):
+        await streamed.write(body[start : start + fault.drip_chunk])
+        await asyncio.sleep(fault.drip_interval)
+    await streamed.write_eof()
+    return streamed
 
 
 def _fault_response(fault: _Fault) -> web.Response:

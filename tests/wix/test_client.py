@@ -24,6 +24,7 @@ from bot.wix.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ConnectFailure,
     InternalServerError,
     InvalidAssetKeyError,
     NotFoundError,
@@ -34,6 +35,7 @@ from bot.wix.errors import (
     WixConnectionError,
     WixResponseError,
     WixTimeoutError,
+    WixUnreachableError,
     error_from_response,
     parse_retry_after,
 )
@@ -154,10 +156,12 @@ async def test_bad_file_ids_are_refused_before_any_request(
         await client.generate_file_download_url(" ")
     with pytest.raises(ValueError, match="1000"):
         await client.get_file_descriptor("x" * 1001)
-    with pytest.raises(ValueError, match=r"1\.\.1000"):
+    with pytest.raises(ValueError, match=r"file_ids: .*at least 1 item"):
         await client.generate_files_download_url([])
-    with pytest.raises(ValueError, match=r"1\.\.1000"):
+    with pytest.raises(ValueError, match=r"file_ids: .*at most 1000 items"):
         await client.generate_files_download_url([f"id{i}" for i in range(1001)])
+    with pytest.raises(ValueError, match=r"file_ids\.1: .*at least 1 character"):
+        await client.get_file_descriptors(["abc", ""])
     assert fake_wix.requests == []
 
 
@@ -886,3 +890,133 @@ async def test_waiting_for_the_rate_limiter_does_not_use_up_the_call_budget(
     assert fake_sleep.delays == [60.0]
     assert link.asset_key == "src"
     assert len(fake_wix.requests_to(GENERATE)) == 2
+
+
+# -- deadlines and size caps -----------------------------------------------------------
+
+
+async def test_an_answer_that_drips_in_is_cut_off_by_the_attempt_deadline(
+    fake_wix: FakeWix, make_client: ClientFactory
+) -> None:
+    # ~100 chunks 0.1 s apart: each chunk restarts httpx's read timeout, so only a
+    # deadline on the whole attempt stops it before the ~10 s the drip takes.
+    file_id = fake_wix.add_file()
+    fake_wix.inject(GENERATE, drip_interval=0.1, drip_chunk=4, pad_bytes=200)
+    client = make_client(
+        timeout=httpx.Timeout(1.0), retry=RetryPolicy(max_attempts=1, total_timeout=0.5)
+    )
+    started = time.monotonic()
+    with pytest.raises(WixTimeoutError):
+        await client.generate_file_download_url(file_id)
+    assert time.monotonic() - started < 5.0  # generous: the drip alone takes ~10 s
+    assert client.stats.in_flight == 0
+
+
+async def test_a_dripping_attempt_frees_its_slot_and_the_retry_succeeds(
+    fake_wix: FakeWix, make_client: ClientFactory, fake_sleep: RecordingSleep
+) -> None:
+    file_id = fake_wix.add_file()
+    fake_wix.inject(GENERATE, drip_interval=0.1, drip_chunk=4, pad_bytes=200)
+    client = make_client(
+        max_concurrency=1,
+        timeout=httpx.Timeout(1.0),
+        retry=RetryPolicy(max_attempts=2, attempt_timeout=0.5),
+    )
+    [link] = await client.generate_file_download_url(file_id)
+    assert link.asset_key == "src"
+    assert len(fake_wix.requests_to(GENERATE)) == 2
+    assert len(fake_sleep.delays) == 1
+    assert (client.stats.in_flight, client.stats.max_in_flight) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {},  # with Content-Length
+        {"drip_interval": 0.001, "drip_chunk": 256 * 1024},  # chunked, no length
+    ],
+    ids=["content-length", "chunked"],
+)
+async def test_an_answer_larger_than_the_cap_is_refused_not_buffered(
+    fake_wix: FakeWix,
+    make_client: ClientFactory,
+    fake_sleep: RecordingSleep,
+    shape: dict[str, Any],
+) -> None:
+    file_id = fake_wix.add_file()
+    fake_wix.inject(GENERATE, pad_bytes=2 * 1024 * 1024, **shape)
+    client = make_client()
+    with pytest.raises(WixResponseError, match="too large") as caught:
+        await client.generate_file_download_url(file_id)
+    assert "1024 KiB" in str(caught.value)
+    assert fake_wix.requests_to(GENERATE)[0].request_id in str(caught.value)
+    assert "token=" not in str(caught.value)
+    assert len(fake_wix.requests_to(GENERATE)) == 1  # not retried: it would not shrink
+    assert fake_sleep.delays == []
+
+
+async def test_an_answer_just_under_the_cap_is_read(
+    fake_wix: FakeWix, make_client: ClientFactory
+) -> None:
+    file_id = fake_wix.add_file()
+    fake_wix.inject(GENERATE, pad_bytes=1000 * 1024)
+    [link] = await make_client().generate_file_download_url(file_id)
+    assert link.asset_key == "src"
+
+
+# -- telling "cannot connect" from "Wix is failing" -------------------------------------
+
+
+async def test_connection_refused_is_unreachable_not_a_wix_outage(
+    make_client: ClientFactory, fake_sleep: RecordingSleep
+) -> None:
+    with FakeWix() as gone:
+        base_url = gone.base_url  # a port nobody listens on once stopped
+    client = make_client(base_url=base_url, retry=RetryPolicy(max_attempts=2))
+    with pytest.raises(WixUnreachableError) as caught:
+        await client.generate_file_download_url("abc")
+    assert caught.value.reason is ConnectFailure.REFUSED
+    assert len(fake_sleep.delays) == 1  # may come back: retried
+
+
+async def test_an_unknown_host_is_unreachable_by_dns(
+    make_client: ClientFactory, fake_sleep: RecordingSleep
+) -> None:
+    client = make_client(
+        base_url="http://medialink-test.invalid", retry=RetryPolicy(max_attempts=1)
+    )
+    with pytest.raises(WixUnreachableError) as caught:
+        await client.get_file_descriptor("abc")
+    assert caught.value.reason is ConnectFailure.DNS
+
+
+async def test_a_tls_failure_is_unreachable_and_not_retried(
+    fake_wix: FakeWix, make_client: ClientFactory, fake_sleep: RecordingSleep
+) -> None:
+    # https:// to a plain-HTTP server: the TLS handshake fails, as with a bad certificate.
+    client = make_client(base_url=fake_wix.base_url.replace("http://", "https://"))
+    with pytest.raises(WixUnreachableError) as caught:
+        await client.get_file_descriptor("abc")
+    assert caught.value.reason is ConnectFailure.TLS
+    assert fake_sleep.delays == []
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_a_5xx_is_a_wix_outage_not_unreachable(
+    fake_wix: FakeWix, make_client: ClientFactory, status: int
+) -> None:
+    fake_wix.inject(GENERATE, status=status, times=2)
+    client = make_client(retry=RetryPolicy(max_attempts=2))
+    with pytest.raises(InternalServerError) as caught:
+        await client.generate_file_download_url(fake_wix.add_file())
+    assert not isinstance(caught.value, WixConnectionError)
+
+
+async def test_a_dropped_connection_is_not_unreachable(
+    fake_wix: FakeWix, make_client: ClientFactory
+) -> None:
+    fake_wix.inject(GENERATE, drop_connection=True)
+    client = make_client(retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(WixConnectionError) as caught:
+        await client.generate_file_download_url(fake_wix.add_file())
+    assert not isinstance(caught.value, WixUnreachableError | WixTimeoutError)
