@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from bot.durations import DURATION_HELP, format_duration
 from bot.wix.errors import (
+    AccessProblem,
     AuthenticationError,
     BadRequestError,
     InternalServerError,
@@ -23,6 +24,7 @@ from bot.wix.errors import (
     WixConnectionError,
     WixError,
     WixResponseError,
+    WixUnreachableError,
 )
 from bot.wix.links import ORIGINAL, LinkOptionsError
 
@@ -33,6 +35,19 @@ KEY_LACKS_PERMISSION = (
     "Wix refused: MediaLink's Wix API key lacks the “Manage Media Manager” permission. "
     "A Wix site admin must fix the key (or give MediaLink a new one); "
     "there is nothing you can do from here."
+)
+KEY_LACKS_PERMISSION_OR_SITE = (
+    "Wix refused: either MediaLink's Wix API key lacks the “Manage Media Manager” "
+    "permission, or MediaLink is set up for another Wix site. A Wix site admin must fix "
+    "MediaLink's settings; there is nothing you can do from here."
+)
+WRONG_SITE = (
+    "Wix refused: MediaLink is set up for a Wix site its key cannot use. Whoever runs "
+    "MediaLink must fix its site ID; there is nothing you can do from here."
+)
+WIX_UNREACHABLE = (
+    "MediaLink cannot reach Wix at all, so no link was made. "
+    "Tell whoever runs MediaLink: its connection to Wix needs fixing."
 )
 KEY_NOT_ACCEPTED = (
     "Wix did not accept MediaLink's credentials. A Wix site admin must fix MediaLink's "
@@ -106,9 +121,11 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, NotFoundError):
         return NOT_FOUND
     if isinstance(error, PermissionDeniedError):
-        return KEY_LACKS_PERMISSION
+        return _refusal(error)
     if isinstance(error, AuthenticationError):
         return KEY_NOT_ACCEPTED
+    if isinstance(error, WixUnreachableError):
+        return WIX_UNREACHABLE
     if is_busy(error):
         return WIX_BUSY
     if isinstance(error, PreconditionFailedError):
@@ -124,6 +141,14 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, WixError):
         return "Wix could not make a link for this file. Try again in a moment."
     return SOMETHING_WENT_WRONG
+
+
+def _refusal(error: PermissionDeniedError) -> str:
+    if error.access_problem is AccessProblem.WRONG_SITE:
+        return WRONG_SITE
+    if error.access_problem is AccessProblem.PERMISSION_OR_SITE:
+        return KEY_LACKS_PERMISSION_OR_SITE
+    return KEY_LACKS_PERMISSION
 
 
 def is_busy(error: BaseException | None) -> bool:

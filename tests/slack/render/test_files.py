@@ -7,13 +7,18 @@ import pytest
 from bot.slack.button_state import decode_state, file_state
 from bot.slack.messages import (
     KEY_LACKS_PERMISSION,
+    KEY_LACKS_PERMISSION_OR_SITE,
     KEY_NOT_ACCEPTED,
     NOT_FOUND,
     WIX_BUSY,
+    WIX_UNREACHABLE,
+    WRONG_SITE,
 )
 from bot.slack.render import ACTION_REGENERATE
 from bot.wix.errors import (
+    AccessProblem,
     AuthenticationError,
+    ConnectFailure,
     InternalServerError,
     InvalidAssetKeyError,
     NotFoundError,
@@ -21,6 +26,7 @@ from bot.wix.errors import (
     RateLimitError,
     WixConnectionError,
     WixError,
+    WixUnreachableError,
 )
 from tests.slack.render.conftest import (
     EXPIRES,
@@ -55,7 +61,24 @@ def test_public_files_have_no_private_marker() -> None:
     ("error", "words", "retry"),
     [
         (NotFoundError("gone", status=404), NOT_FOUND, False),
-        (PermissionDeniedError("no", status=403), KEY_LACKS_PERMISSION, False),
+        (PermissionDeniedError("no", status=403), KEY_LACKS_PERMISSION_OR_SITE, False),
+        (
+            PermissionDeniedError(
+                "no", status=403, access_problem=AccessProblem.MISSING_PERMISSION
+            ),
+            KEY_LACKS_PERMISSION,
+            False,
+        ),
+        (
+            PermissionDeniedError("no", status=403, access_problem=AccessProblem.WRONG_SITE),
+            WRONG_SITE,
+            False,
+        ),
+        (
+            WixUnreachableError("refused", reason=ConnectFailure.REFUSED),
+            WIX_UNREACHABLE,
+            True,
+        ),
         (AuthenticationError("no", status=401), KEY_NOT_ACCEPTED, False),
         (RateLimitError("slow down", status=429), WIX_BUSY, True),
         (InternalServerError("", status=503), WIX_BUSY, True),
