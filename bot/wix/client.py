@@ -431,7 +431,9 @@ class WixMediaClient:
         can_refresh: bool,
     ) -> Mapping[str, object]:
         http = self._client()
-        async with self._semaphore, self._limiter.slot():
+        # The limiter first: it serves requesters round-robin, and a semaphore taken
+        # before it would queue everyone behind a flood in arrival order.
+        async with self._limiter.slot(), self._semaphore:
             if not budget_start:
                 budget_start.append(self._clock())
             self.stats.attempts += 1
