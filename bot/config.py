@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     medialink_expiration_redirect_url: OptionalStr = None
     medialink_max_refs: int = Field(default=50, ge=1, le=100)
     medialink_share_enabled: bool = True
+    medialink_user_files_per_minute: int = Field(default=100, ge=1, le=10_000)
 
     # Server
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
@@ -154,6 +155,12 @@ class Settings(BaseSettings):
                 f"({format_duration(self.medialink_default_expiry)}) is longer than "
                 f"MEDIALINK_MAX_EXPIRY ({format_duration(self.medialink_max_expiry)}); "
                 "shorten the default or raise the maximum"
+            )
+        if self.medialink_user_files_per_minute < self.medialink_max_refs:
+            problems.append(
+                f"MEDIALINK_USER_FILES_PER_MINUTE ({self.medialink_user_files_per_minute}) is "
+                f"less than MEDIALINK_MAX_REFS ({self.medialink_max_refs}), so a full request "
+                "could never be made; raise it or lower MEDIALINK_MAX_REFS"
             )
         key_set = {"WIX_API_KEY": self.wix_api_key, "WIX_SITE_ID": self.wix_site_id}
         oauth_set = {

@@ -24,11 +24,16 @@ from bot.wix.errors import (
     WixError,
     WixResponseError,
 )
+from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import ORIGINAL, LinkOptionsError
 
 COMMAND = "/medialink"
 
 WIX_BUSY = "Wix is busy right now, so no link was made. Try again in a moment."
+MEDIALINK_BUSY = (
+    "MediaLink is busy making links for other people right now, so no link was made. "
+    "Try again in a minute."
+)
 KEY_LACKS_PERMISSION = (
     "Wix refused: MediaLink's Wix API key lacks the “Manage Media Manager” permission. "
     "A Wix site admin must fix the key (or give MediaLink a new one); "
@@ -97,6 +102,10 @@ USAGE = "\n".join(
 
 def describe_error(error: BaseException) -> str:
     """A sentence for a person about why one file got no link."""
+    if isinstance(error, FileQuotaError):
+        return str(error)  # "You've asked for 120 files in the last minute (the limit is 100)…"
+    if isinstance(error, WixBusyError):
+        return MEDIALINK_BUSY
     if isinstance(error, InvalidAssetKeyError):
         return NO_SUCH_RENDITION
     if isinstance(error, NotFoundError):
