@@ -132,10 +132,6 @@ class FileQuota:
         self._asks[member] = asks
         self._asks.move_to_end(member)
 
-    def used(self, member: str, now: float) -> int:
-        """Files counted for ``member`` in the window ending ``now``."""
-        return sum(count for at, count in self._asks.get(member, ()) if at + self.period > now)
-
     def __len__(self) -> int:
         """Members remembered (for tests and health checks)."""
         return len(self._asks)
