@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     medialink_expiration_redirect_url: OptionalStr = None
     medialink_max_refs: int = Field(default=50, ge=1, le=100)
     medialink_share_enabled: bool = True
+    medialink_user_files_per_minute: int = Field(default=100, ge=1, le=10_000)
 
     # Server
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
@@ -155,6 +156,12 @@ class Settings(BaseSettings):
                 f"({format_duration(self.medialink_default_expiry)}) is longer than "
                 f"MEDIALINK_MAX_EXPIRY ({format_duration(self.medialink_max_expiry)}); "
                 "shorten the default or raise the maximum"
+            )
+        if self.medialink_user_files_per_minute < self.medialink_max_refs:
+            problems.append(
+                f"MEDIALINK_USER_FILES_PER_MINUTE ({self.medialink_user_files_per_minute}) is "
+                f"less than MEDIALINK_MAX_REFS ({self.medialink_max_refs}), so a full request "
+                "could never be made; raise it or lower MEDIALINK_MAX_REFS"
             )
         key_set = {"WIX_API_KEY": self.wix_api_key, "WIX_SITE_ID": self.wix_site_id}
         oauth_set = {
@@ -238,7 +245,7 @@ _HINTS = {
     "medialink_share_enabled": "use true or false",
     "port": "use a port number from 1 to 65535",
     "slack_api_url": "use an http(s) URL such as https://slack.com/api/",
-    "wix_api_url": "use an http(s) URL such as https://www.wixapis.com",
+    "wix_api_url": f"use an http(s) URL such as {DEFAULT_WIX_API_URL}",
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
 }
 

@@ -20,6 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from bot.server import EVENTS_PATH
+from bot.slack.surfaces import COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
@@ -85,7 +86,7 @@ def test_schema_check_catches_a_broken_manifest(manifest: dict[str, Any], schema
 
 def test_slash_command(manifest: dict[str, Any]) -> None:
     [command] = manifest["features"]["slash_commands"]
-    assert command["command"] == "/medialink"
+    assert command["command"] == COMMAND
     assert command["description"].strip()
     assert "expires=" in command["usage_hint"]
     assert command["url"].endswith(EVENTS_PATH)
@@ -95,10 +96,10 @@ def test_slash_command(manifest: dict[str, Any]) -> None:
 
 def test_both_shortcuts(manifest: dict[str, Any]) -> None:
     shortcuts = {item["callback_id"]: item for item in manifest["features"]["shortcuts"]}
-    assert set(shortcuts) == {"medialink_message", "medialink_global"}
-    assert shortcuts["medialink_message"]["type"] == "message"
-    assert shortcuts["medialink_message"]["name"] == "Get download links"
-    assert shortcuts["medialink_global"]["type"] == "global"
+    assert set(shortcuts) == {MESSAGE_SHORTCUT, GLOBAL_SHORTCUT}
+    assert shortcuts[MESSAGE_SHORTCUT]["type"] == "message"
+    assert shortcuts[MESSAGE_SHORTCUT]["name"] == "Get download links"
+    assert shortcuts[GLOBAL_SHORTCUT]["type"] == "global"
     assert shortcuts["medialink_global"]["name"] == "Wix download links"
     assert all(item["description"].strip() for item in shortcuts.values())
 

@@ -29,7 +29,6 @@ VERSION = 1
 PREFIX = f"{VERSION}."
 MAX_TOKEN_CHARS = 2000  # a button's value is at most 2000 characters (Block Kit)
 MAX_FILES = 100
-MAX_FILE_ID_CHARS = 1000
 MAX_ASSET_KEYS = 100
 MAX_ASSET_KEY_CHARS = 100
 MAX_FILENAME_CHARS = 60  # only a fallback label; Wix's descriptor names the file

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.durations import DURATION_HELP, format_duration
+from bot.slack.surfaces import COMMAND
 from bot.wix.errors import (
     AccessProblem,
     AuthenticationError,
@@ -26,11 +27,14 @@ from bot.wix.errors import (
     WixResponseError,
     WixUnreachableError,
 )
+from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import ORIGINAL, LinkOptionsError
 
-COMMAND = "/medialink"
-
 WIX_BUSY = "Wix is busy right now, so no link was made. Try again in a moment."
+MEDIALINK_BUSY = (
+    "MediaLink is busy making links for other people right now, so no link was made. "
+    "Try again in a minute."
+)
 KEY_LACKS_PERMISSION = (
     "Wix refused: MediaLink's Wix API key lacks the “Manage Media Manager” permission. "
     "A Wix site admin must fix the key (or give MediaLink a new one); "
@@ -116,6 +120,10 @@ USAGE = "\n".join(
 
 def describe_error(error: BaseException) -> str:
     """A sentence for a person about why one file got no link."""
+    if isinstance(error, FileQuotaError):
+        return str(error)  # "You've asked for 120 files in the last minute (the limit is 100)…"
+    if isinstance(error, WixBusyError):
+        return MEDIALINK_BUSY
     if isinstance(error, InvalidAssetKeyError):
         return NO_SUCH_RENDITION
     if isinstance(error, NotFoundError):
@@ -153,7 +161,9 @@ def _refusal(error: PermissionDeniedError) -> str:
 
 def is_busy(error: BaseException | None) -> bool:
     """Whether trying again soon may work: Wix is rate limiting, failing or unreachable."""
-    return isinstance(error, RateLimitError | InternalServerError | WixConnectionError)
+    return isinstance(
+        error, RateLimitError | InternalServerError | WixConnectionError | WixBusyError
+    )
 
 
 def fell_back_note(invalid_keys: Sequence[str]) -> str:

@@ -416,7 +416,9 @@ class WixMediaClient:
     async def _attempt(self, call: _Call) -> Mapping[str, object]:
         """One HTTP attempt of ``call``, within the concurrency bound and the rate limit."""
         http = self._client()
-        async with self._semaphore, self._limiter.slot():
+        # The limiter first: it serves requesters round-robin, and a semaphore taken
+        # before it would queue everyone behind a flood in arrival order.
+        async with self._limiter.slot(), self._semaphore:
             call.attempts += 1
             call.sent = self._clock()
             if call.budget_start is None:

@@ -4,29 +4,56 @@ This is the shared URL-generation module: the Slack app, the CLI and any other
 caller hand it parsed references and options, and get back one result per
 file. It knows nothing of Slack.
 
-Cost: every file's links are requested concurrently, next to one bulk
-descriptor call, so twenty files cost about one Wix round trip, not twenty.
+Cost of one ``generate``: one bulk descriptor call per 100 files, plus one link
+call per file. Asked for the original only, the two go out together, so twenty
+files cost about one Wix round trip. Asked for renditions, the descriptors come
+first and keys a file does not have are reported (``invalid_asset_keys``), never
+sent; if Wix still refuses a key the descriptor listed, the file falls back to
+the original with one more call. Without descriptors (the call failed) the keys
+are sent as asked, with the same single fallback. So a file never costs more
+than two link calls, however many keys are wrong.
+
+Fairness (see ``bot.wix.fairness``): a member may ask for at most
+``user_files_per_minute`` files in any rolling minute; a request's Wix calls
+wait in the rate limiter round-robin with other members' and give up at its
+deadline (``WixBusyError`` for that file); and at most ``max_pending``
+requests may be under way at once, beyond which a new one fails at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.durations import WIX_MAX_EXPIRY, format_duration, whole_minutes
 from bot.wix.client import WixMediaClient
 from bot.wix.errors import InvalidAssetKeyError, NotFoundError, WixError
+from bot.wix.fairness import Caller, FileQuota, WixBusyError, acting_for
+from bot.wix.limits import (
+    MAX_ASSET_KEYS,
+    MAX_DOWNLOAD_FILE_NAME_LENGTH,
+    MAX_GET_FILES_IDS,
+    SRC_ASSET_KEY,
+)
 from bot.wix.models import ContentDisposition, DownloadUrl, FileDescriptor
 from bot.wix.refs import MediaRef, MediaType
 
 logger = logging.getLogger(__name__)
 
-ORIGINAL = "src"  # Wix's asset key for the original file (the documented default)
-MAX_ASSET_KEYS = 100
-MAX_DOWNLOAD_NAME = 100
+ORIGINAL = SRC_ASSET_KEY  # the original file
+MAX_DOWNLOAD_NAME = MAX_DOWNLOAD_FILE_NAME_LENGTH
+DEFAULT_USER_FILES_PER_MINUTE = 100  # per member, in any rolling minute
+# generate() calls under way at once. A request waits at most a few minutes, and the
+# budget is 180 calls a minute, so more than this would only queue to fail; bursts of
+# about a hundred one-file commands still all go through.
+MAX_PENDING_REQUESTS = 128
+# Seconds a request's Wix calls may wait for the rate limiter when the caller names no
+# deadline: long enough to ride out one member's 100-file burst, short enough that
+# someone waiting at a terminal hears back.
+DEFAULT_MAX_WAIT = 120.0
 
 
 class LinkOptionsError(ValueError):
@@ -72,8 +99,9 @@ class FileLinks:
     links: tuple[AssetLink, ...] = ()
     expires_at: datetime | None = None
     error: WixError | None = None
-    # Asset keys Wix refused (INVALID_ASSET_KEY). When every requested key was
-    # refused the service falls back to the original, so links may still be set.
+    # Asset keys asked for that the file has not (per its descriptor) or that Wix
+    # refused (INVALID_ASSET_KEY). When none of the keys asked for could be had, the
+    # service falls back to the original, so links may still be set.
     invalid_asset_keys: tuple[str, ...] = ()
 
     @property
@@ -126,7 +154,7 @@ def facts_from_descriptor(descriptor: FileDescriptor) -> FileFacts:
 
 
 class LinkService:
-    """Turns references into links with one concurrent wave of Wix calls."""
+    """Turns references into links: one descriptor call per 100 files, one link call per file."""
 
     def __init__(
         self,
@@ -136,16 +164,30 @@ class LinkService:
         max_expiry: timedelta = timedelta(days=7),
         default_redirect_url: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        user_files_per_minute: int = DEFAULT_USER_FILES_PER_MINUTE,
+        max_pending: int = MAX_PENDING_REQUESTS,
+        default_max_wait: float = DEFAULT_MAX_WAIT,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if max_expiry > WIX_MAX_EXPIRY:
             raise ValueError("max_expiry is longer than Wix allows (525600 minutes)")
         if default_expiry > max_expiry:
             raise ValueError("default_expiry is longer than max_expiry")
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
+        if default_max_wait <= 0:
+            raise ValueError("default_max_wait must be positive")
         self.client = client
         self.default_expiry = default_expiry
         self.max_expiry = max_expiry
         self.default_redirect_url = default_redirect_url
         self._now = now
+        self.quota = FileQuota(user_files_per_minute)
+        self.max_pending = max_pending
+        self.pending = 0  # generate() calls under way
+        self.default_max_wait = default_max_wait
+        # Deadlines and the quota are read on the rate limiter's clock (monotonic).
+        self.clock = clock if clock is not None else client.limiter.clock
 
     def resolve_expiry(self, requested: timedelta | None) -> timedelta:
         """The expiry to use, or LinkOptionsError saying what is allowed."""
@@ -175,9 +217,24 @@ class LinkService:
             )
 
     async def generate(
-        self, refs: Sequence[MediaRef], options: LinkOptions | None = None
+        self,
+        refs: Sequence[MediaRef],
+        options: LinkOptions | None = None,
+        *,
+        requester: str | None = None,
+        deadline: float | None = None,
     ) -> list[FileLinks]:
-        """One result per distinct file, in the order given."""
+        """One result per distinct file, in the order given.
+
+        ``requester`` is who asks (a Slack member ID; ``None``, the CLI, has no quota).
+        ``deadline`` is when, on ``self.clock`` (``time.monotonic`` unless injected), the
+        last Wix call may start; a file whose call cannot start by then gets
+        ``WixBusyError``. Default: ``default_max_wait`` seconds from now.
+
+        Before any Wix call, raises ``LinkOptionsError`` (bad options),
+        ``FileQuotaError`` (the member asked for too many files this minute) or
+        ``WixBusyError`` (``max_pending`` requests are already under way).
+        """
         options = options or LinkOptions()
         self.check_options(options)
         first_by_id: dict[str, MediaRef] = {}
@@ -188,105 +245,136 @@ class LinkService:
             return []
         expires_in = self.resolve_expiry(options.expires_in)
         minutes = whole_minutes(expires_in)
+        if self.pending >= self.max_pending:
+            raise WixBusyError()
+        now = self.clock()
+        if requester is not None:
+            self.quota.take(requester, len(unique), now)
+        caller = Caller(
+            requester, deadline if deadline is not None else now + self.default_max_wait
+        )
         # Computed before the calls, so the expiry we show is never later than
         # Wix's (the response carries no expiry of its own).
         expires_at = self._now() + timedelta(minutes=minutes)
-
-        ids = [ref.file_id for ref in unique]
-        facts_task = asyncio.create_task(self._facts(ids))
+        self.pending += 1
         try:
-            results = await asyncio.gather(
-                *(self._links_for(ref, options, minutes, expires_at) for ref in unique)
-            )
+            with acting_for(caller):  # the rate limiter reads it (bot.wix.fairness)
+                return await self._generate(unique, options, minutes, expires_at)
         finally:
-            facts = await facts_task
-        if facts is None:
-            # The bulk call fails whole when one ID is unknown; ask again for the
-            # files that exist (a second round trip, only in that case).
-            found = [result.file_id for result in results if result.ok]
-            facts = await self._facts(found) if found and len(found) < len(ids) else {}
-        return [_with_facts(result, (facts or {}).get(result.file_id)) for result in results]
+            self.pending -= 1
 
-    async def _facts(self, file_ids: Sequence[str]) -> dict[str, FileFacts] | None:
-        """Descriptor facts by file ID; ``None`` when an ID was not found."""
-        if not file_ids:
-            return {}
+    async def _generate(
+        self,
+        unique: Sequence[MediaRef],
+        options: LinkOptions,
+        minutes: int,
+        expires_at: datetime,
+    ) -> list[FileLinks]:
+        ids = [ref.file_id for ref in unique]
+        keys = tuple(dict.fromkeys(options.asset_keys)) or (ORIGINAL,)
+
+        def links_for(ref: MediaRef, available: frozenset[str] | None) -> Awaitable[FileLinks]:
+            return self._links_for(
+                ref,
+                keys=keys,
+                available=available,
+                options=options,
+                minutes=minutes,
+                expires_at=expires_at,
+            )
+
+        if keys == (ORIGINAL,):
+            # No key to check against the descriptors: fetch them alongside the links.
+            links_wave = asyncio.gather(*(links_for(ref, None) for ref in unique))
+            results, facts = await asyncio.gather(links_wave, self._facts(ids))
+        else:
+            facts = await self._facts(ids)
+            results = await asyncio.gather(
+                *(links_for(ref, facts.available(ref.file_id)) for ref in unique)
+            )
+        await self._facts_for_the_rest(facts, results)
+        return [_with_facts(result, facts.by_id.get(result.file_id)) for result in results]
+
+    async def _facts(self, file_ids: Sequence[str]) -> _Facts:
+        """Descriptor facts, one bulk call per 100 files, the calls concurrent."""
+        chunks = [
+            list(file_ids[i : i + MAX_GET_FILES_IDS])
+            for i in range(0, len(file_ids), MAX_GET_FILES_IDS)
+        ]
+        facts = _Facts()
+        outcomes = await asyncio.gather(*(self._chunk_facts(chunk) for chunk in chunks))
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
+            if outcome is None:
+                facts.unknown_chunks.append(chunk)
+            else:
+                facts.by_id.update(outcome)
+        return facts
+
+    async def _chunk_facts(self, file_ids: list[str]) -> dict[str, FileFacts] | None:
+        """One chunk's facts; ``None`` when Wix failed it whole because an ID is unknown."""
         try:
             descriptors = await self.client.get_file_descriptors(file_ids)
         except NotFoundError:
-            return None if len(file_ids) > 1 else {}
+            return None
         except WixError as error:
-            # Facts are a courtesy: links can still be made without them.
+            # Facts are a courtesy for the original; for renditions, their absence means
+            # the keys are sent as asked (with the one fallback).
             logger.info("file descriptors unavailable: %s", type(error).__name__)
             return {}
         return {descriptor.id: facts_from_descriptor(descriptor) for descriptor in descriptors}
 
-    async def _links_for(
-        self, ref: MediaRef, options: LinkOptions, minutes: int, expires_at: datetime
-    ) -> FileLinks:
-        keys = options.asset_keys or (ORIGINAL,)
-        try:
-            urls = await self._request(ref.file_id, keys, options, minutes)
-        except InvalidAssetKeyError as refusal:
-            return await self._links_per_key(
-                ref,
-                keys=keys,
-                options=options,
-                minutes=minutes,
-                expires_at=expires_at,
-                refusal=refusal,
-            )
-        except WixError as error:
-            return FileLinks(ref=ref, error=error)
-        return FileLinks(ref=ref, links=_links(urls), expires_at=expires_at)
+    async def _facts_for_the_rest(self, facts: _Facts, results: Sequence[FileLinks]) -> None:
+        """Ask once more, for the files that exist, in chunks failed by an unknown ID.
 
-    async def _links_per_key(
+        Wix fails the whole bulk call when one ID is unknown; the link calls show
+        which files exist. One more call per such chunk, never more.
+        """
+        ok = {result.file_id for result in results if result.ok}
+        retry: list[str] = []
+        for chunk in facts.unknown_chunks:
+            found = [file_id for file_id in chunk if file_id in ok]
+            if found and len(found) < len(chunk):
+                retry.extend(found)
+        if retry:
+            facts.by_id.update((await self._facts(retry)).by_id)
+
+    async def _links_for(
         self,
         ref: MediaRef,
         *,
-        keys: Sequence[str],
+        keys: tuple[str, ...],
+        available: frozenset[str] | None,
         options: LinkOptions,
         minutes: int,
         expires_at: datetime,
-        refusal: InvalidAssetKeyError,
     ) -> FileLinks:
-        """Find which keys Wix refused; fall back to the original if none worked.
+        """One link call for the keys the file has; one more for the original if refused.
 
-        Wix fails the whole call for one unknown key and does not say which
-        (UNCONFIRMED whether it ever returns partial results), so each key is
-        asked for on its own.
+        ``available`` is the file's keys per its descriptor, ``None`` when unknown.
         """
-        good: list[DownloadUrl] = []
-        refused: list[str] = []
-        if len(keys) > 1:
-            outcomes = await asyncio.gather(
-                *(self._request(ref.file_id, (key,), options, minutes) for key in keys),
-                return_exceptions=True,
-            )
-            for key, outcome in zip(keys, outcomes, strict=True):
-                if isinstance(outcome, InvalidAssetKeyError):
-                    refused.append(key)
-                elif isinstance(outcome, WixError):
-                    return FileLinks(ref=ref, error=outcome)
-                elif isinstance(outcome, BaseException):
-                    raise outcome
-                else:
-                    good.extend(outcome)
-        else:
-            refused = list(keys)
-        if not good and ORIGINAL not in refused:
+        send: tuple[str, ...] = keys
+        missing: tuple[str, ...] = ()
+        if available is not None:
+            send = tuple(key for key in keys if key in available)
+            missing = tuple(key for key in keys if key not in available)
+        try:
+            urls = await self._request(ref.file_id, send or (ORIGINAL,), options, minutes)
+        except InvalidAssetKeyError as refusal:
+            # Wix refused a key the descriptor listed (e.g. a private video's storyboard)
+            # or, without a descriptor, one of the keys asked for. It does not reliably
+            # say which, so every key sent counts as refused and the original stands in.
+            refused = tuple(key for key in send if key != ORIGINAL)
+            if not refused:
+                return FileLinks(ref=ref, error=refusal, invalid_asset_keys=missing)
+            missing += refused
             try:
-                good = await self._request(ref.file_id, (ORIGINAL,), options, minutes)
+                urls = await self._request(ref.file_id, (ORIGINAL,), options, minutes)
             except WixError as error:
-                return FileLinks(ref=ref, error=error, invalid_asset_keys=tuple(refused))
-        if not good:
-            return FileLinks(
-                ref=ref,
-                error=refusal,
-                invalid_asset_keys=tuple(refused),
-            )
+                return FileLinks(ref=ref, error=error, invalid_asset_keys=missing)
+        except WixError as error:
+            return FileLinks(ref=ref, error=error, invalid_asset_keys=missing)
         return FileLinks(
-            ref=ref, links=_links(good), expires_at=expires_at, invalid_asset_keys=tuple(refused)
+            ref=ref, links=_links(urls), expires_at=expires_at, invalid_asset_keys=missing
         )
 
     async def _request(
@@ -300,6 +388,21 @@ class LinkService:
             download_file_name=options.download_file_name,
             content_disposition=ContentDisposition.INLINE if options.inline else None,
         )
+
+
+@dataclass(slots=True)
+class _Facts:
+    """What the descriptor calls of one request found."""
+
+    by_id: dict[str, FileFacts] = field(default_factory=dict)
+    unknown_chunks: list[list[str]] = field(default_factory=list)  # failed whole: an ID unknown
+
+    def available(self, file_id: str) -> frozenset[str] | None:
+        """The asset keys the file has, or None when its descriptor is unknown."""
+        facts = self.by_id.get(file_id)
+        if facts is None:
+            return None
+        return frozenset((ORIGINAL, *facts.renditions))
 
 
 def _links(urls: Iterable[DownloadUrl]) -> tuple[AssetLink, ...]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from urllib.parse import unquote
 
+from bot.wix.limits import MAX_FILE_ID_LENGTH
+
 __all__ = [
     "DEFAULT_MAX_REFS",
-    "MAX_FILE_ID_CHARS",
     "MAX_TOKEN_CHARS",
     "MediaRef",
     "MediaType",
@@ -32,7 +33,6 @@ DEFAULT_MAX_REFS = 50
 # so this leaves room for it while keeping every regex below on a short string.
 MAX_TOKEN_CHARS = 4096
 # Wix's `fileId` maxLength (contract 3.1).
-MAX_FILE_ID_CHARS = 1000
 # Rejected text is shown to people; a pasted megabyte is not.
 _MAX_REJECTED_TEXT_CHARS = 200
 
@@ -409,10 +409,10 @@ def _from_bare_id(candidate: str) -> MediaRef | RejectedToken | None:
 def _make_ref(
     source: str, file_id: str, media_type: MediaType, filename: str | None
 ) -> MediaRef | RejectedToken:
-    if len(file_id) > MAX_FILE_ID_CHARS:
+    if len(file_id) > MAX_FILE_ID_LENGTH:
         return _reject(
             source,
-            f"the file ID here is longer than Wix's limit of {MAX_FILE_ID_CHARS} characters",
+            f"the file ID here is longer than Wix's limit of {MAX_FILE_ID_LENGTH} characters",
         )
     if file_id in {".", ".."} or _BAD_ID_CHARACTER.search(file_id):
         return _reject(

@@ -159,10 +159,11 @@ class _File:
     private: bool
     renditions: tuple[str, ...]
     descriptor: dict[str, object] = field(default_factory=dict)
+    unavailable: tuple[str, ...] = ()  # in the descriptor, refused by generate
 
     @property
     def asset_keys(self) -> frozenset[str]:
-        return frozenset(("src", *self.renditions))
+        return frozenset(("src", *self.renditions)) - frozenset(self.unavailable)
 
 
 class FakeWix:
@@ -359,15 +360,21 @@ class FakeWix:
         private: bool = False,
         size: int = 12345,
         renditions: Sequence[str] | None = None,
+        unavailable: Sequence[str] = (),
     ) -> str:
-        """Add a file to the site's Media Manager and return its id."""
+        """Add a file to the site's Media Manager and return its id.
+
+        ``unavailable``: renditions the descriptor lists but generate-file-download-url
+        refuses with INVALID_ASSET_KEY (as Wix may for a private video's storyboard).
+        """
         if kind not in _MEDIA_TYPES:
             raise ValueError(f"unknown kind {kind!r}")
         if file_id is None:
             file_id = f"{secrets.token_hex(3)}_{secrets.token_hex(16)}{_EXTENSIONS[kind]}"
         keys = tuple(renditions) if renditions is not None else _DEFAULT_RENDITIONS.get(kind, ())
+        keys += tuple(key for key in unavailable if key not in keys)
         name = display_name or f"{kind}-{file_id[:6]}{_EXTENSIONS[kind].replace('~mv2', '')}"
-        record = _File(file_id, kind, private, keys)
+        record = _File(file_id, kind, private, keys, unavailable=tuple(unavailable))
         record.descriptor = _descriptor(
             file_id, kind=kind, name=name, private=private, size=size, renditions=keys
         )

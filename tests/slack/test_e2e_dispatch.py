@@ -115,3 +115,23 @@ async def test_a_form_expiry_the_form_never_offered_is_refused_in_the_form(
     assert "expiry" in answer["errors"]["expiry"]
     await medialink.settle()
     assert generate_bodies(fake_wix) == []
+
+
+async def test_a_member_over_their_file_quota_is_told_how_long_to_wait(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    medialink = await make_medialink(medialink_user_files_per_minute=2, medialink_max_refs=2)
+    first = await medialink.command(
+        f"{wix_url(fake_wix.add_file())} {wix_url(fake_wix.add_file())}"
+    )
+    assert (await medialink.reply(first)).button_urls()
+    calls_before = len(generate_bodies(fake_wix))
+    second = await medialink.command(wix_url(fake_wix.add_file()))
+    notice = await medialink.reply(second)
+    assert "You've asked for 3 files in the last minute (the limit is 2)" in notice.text
+    assert "try again in" in notice.text
+    await medialink.settle()
+    assert len(generate_bodies(fake_wix)) == calls_before  # no Wix call for it
+    # Another member is not held to the first one's quota.
+    other = await medialink.command(wix_url(fake_wix.add_file()), user="U0BOB0002")
+    assert (await medialink.reply(other)).button_urls()

@@ -13,6 +13,7 @@ from bot.wix.auth import ApiKeyAuth
 from bot.wix.client import RetryPolicy, WixMediaClient
 from bot.wix.errors import NotFoundError, PermissionDeniedError
 from bot.wix.links import AssetLink, LinkOptions, LinkOptionsError, LinkService
+from bot.wix.ratelimit import RateLimiter
 from bot.wix.refs import MediaRef, MediaType, parse_media_refs
 from tests.fakes.wix import FakeWix
 
@@ -214,3 +215,96 @@ def test_a_pasted_signed_link_stays_out_of_reprs() -> None:
         "?token=eyJsecretJWT"
     ).refs
     assert "eyJsecretJWT" not in repr(ref)
+
+
+# -- cost: bad rendition keys are caught by the descriptor, not by one call per key -----
+
+
+@pytest.fixture
+async def unthrottled(wix: FakeWix) -> AsyncIterator[LinkService]:
+    """A service whose rate limiter never waits, so call counts are all that is measured."""
+    client = WixMediaClient(
+        ApiKeyAuth(SecretStr(FakeWix.API_KEY), FakeWix.SITE_ID),
+        base_url=wix.base_url,
+        retry=RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.02),
+        limiter=RateLimiter(100_000, 60.0),
+    )
+    yield LinkService(client, now=lambda: NOW)
+    await client.aclose()
+
+
+async def test_fifty_files_with_twenty_missing_renditions_cost_one_call_each(
+    wix: FakeWix, unthrottled: LinkService
+) -> None:
+    files = [wix.add_file(kind="video") for _ in range(50)]
+    bogus = tuple(f"{n}p.webm" for n in range(20))
+    results = await unthrottled.generate(refs_for(*files), LinkOptions(asset_keys=bogus))
+    assert len(wix.requests_to("get-files")) == 1
+    assert len(wix.requests_to("generate-file-download-url")) == 50
+    for result in results:
+        assert result.ok
+        assert result.invalid_asset_keys == bogus
+        assert result.fell_back_to_original
+    # No key the descriptor lacks was ever sent.
+    assert all(body.get("assetKeys") == ["src"] for body in sent_bodies(wix))
+
+
+async def test_a_listed_key_wix_refuses_falls_back_to_the_original_with_one_more_call(
+    wix: FakeWix, service: LinkService
+) -> None:
+    video = wix.add_file(kind="video", private=True, unavailable=("144p.mp4",))
+    keys = ("720p.mp4", "144p.mp4")
+    [result] = await service.generate(refs_for(video), LinkOptions(asset_keys=keys))
+    assert result.facts is not None
+    assert "144p.mp4" in result.facts.renditions  # the descriptor listed it
+    assert [body.get("assetKeys") for body in sent_bodies(wix)] == [list(keys), ["src"]]
+    assert [link.asset_key for link in result.links] == ["src"]
+    assert result.invalid_asset_keys == keys  # Wix does not say which one it refused
+    assert result.fell_back_to_original
+
+
+async def test_without_descriptors_keys_are_sent_as_asked_then_the_original_once(
+    wix: FakeWix, service: LinkService
+) -> None:
+    files = [wix.add_file(kind="video") for _ in range(3)]
+    wix.inject("get-files", status=500, times=2)  # both attempts fail
+    keys = ("720p.mp4", "2160p.mp4")
+    results = await service.generate(refs_for(*files), LinkOptions(asset_keys=keys))
+    assert len(wix.requests_to("generate-file-download-url")) == 3 * 2
+    for result in results:
+        assert result.ok
+        assert result.facts is None
+        assert result.invalid_asset_keys == keys
+        assert [link.asset_key for link in result.links] == ["src"]
+
+
+async def test_an_unknown_file_among_renditions_costs_a_bounded_number_of_calls(
+    wix: FakeWix, service: LinkService
+) -> None:
+    known = [wix.add_file(kind="video", display_name=f"clip-{i}.mp4") for i in range(3)]
+    missing = "abcdef_0123456789abcdef0123456789abcdef"
+    keys = ("720p.mp4", "bogus.mp4")
+    results = await service.generate(
+        refs_for(known[0], missing, known[1], known[2]), LinkOptions(asset_keys=keys)
+    )
+    assert isinstance(results[1].error, NotFoundError)
+    # The bulk descriptor call fails whole for one unknown ID: asked again once, for the
+    # files that exist; each file then costs at most its call and one fallback.
+    assert len(wix.requests_to("get-files")) == 2
+    assert len(wix.requests_to("generate-file-download-url")) <= 2 * 4
+    for result in (results[0], results[2], results[3]):
+        assert result.ok
+        assert result.display_name.startswith("clip-")
+        assert [link.asset_key for link in result.links] == ["src"]
+
+
+async def test_more_than_a_hundred_files_take_one_descriptor_call_per_hundred(
+    wix: FakeWix, unthrottled: LinkService
+) -> None:
+    files = [wix.add_file(kind="image") for _ in range(150)]
+    refs = parse_media_refs("\n".join(files), max_refs=150).refs
+    results = await unthrottled.generate(refs, LinkOptions(asset_keys=("720p.mp4",)))
+    assert len(results) == 150
+    assert len(wix.requests_to("get-files")) == 2
+    assert len(wix.requests_to("generate-file-download-url")) == 150
+    assert all(result.fell_back_to_original for result in results)

@@ -19,16 +19,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.durations import whole_minutes
 from bot.slack.button_state import LinkState
-from bot.slack.render import Message, allowed_expiry_choices, render_link_reply
+from bot.slack.messages import describe_error
+from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
 from bot.wix.errors import WixError
+from bot.wix.fairness import WixBusyError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
 
 logger = logging.getLogger(__name__)
-
-COMMAND = "/medialink"
-MESSAGE_SHORTCUT = "medialink_message"
-GLOBAL_SHORTCUT = "medialink_global"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +67,21 @@ async def fresh_link_reply(
     options: LinkOptions,
     rejected: Sequence[RejectedToken] = (),
 ) -> list[Message]:
-    """Links for a fresh request, rendered with buttons; ``options`` from ``checked_options``."""
-    results = await deps.links.generate(refs, options)
+    """Links for a fresh request, rendered with buttons; ``options`` from ``checked_options``.
+
+    When MediaLink takes on no more work for this person now (their quota, or too many
+    requests under way), the reply says so instead.
+    """
+    try:
+        results = await deps.links.generate(refs, options, requester=user_id)
+    except WixBusyError as busy:
+        return [render_notice(describe_error(busy))]
     return render_reply(deps, results, LinkState.for_request(user_id, refs, options), rejected)
 
 
 async def remade_link_reply(deps: SlackDeps, state: LinkState) -> list[Message]:
-    """A button's links made again, rendered with buttons."""
+    """A button's links made again, rendered with buttons; ``WixBusyError`` when
+    MediaLink takes on no more work for this person now."""
     return render_reply(deps, await links_for_state(deps.links, state), state, ())
 
 
@@ -95,9 +101,14 @@ def render_reply(
 
 
 async def links_for_state(links: LinkService, state: LinkState) -> list[FileLinks]:
-    """Make every file's links again, in the state's order (one call per set of renditions)."""
-    requests = state.requests()
-    outcomes = await asyncio.gather(*(links.generate(refs, options) for refs, options in requests))
+    """Make every file's links again, in the state's order (one call per set of renditions),
+    for the person the state belongs to; raises ``WixBusyError`` as ``generate`` does."""
+    outcomes = await asyncio.gather(
+        *(
+            links.generate(refs, options, requester=state.user_id)
+            for refs, options in state.requests()
+        )
+    )
     by_id = {result.file_id: result for outcome in outcomes for result in outcome}
     results = []
     for file in state.files:

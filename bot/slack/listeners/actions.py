@@ -31,7 +31,14 @@ from bot.slack.listeners import (
     remade_link_reply,
     user_id_of,
 )
-from bot.slack.messages import DM_FAILED, DM_SENT, NOTHING_TO_SHARE, SHARE_DISABLED, SHARE_FAILED
+from bot.slack.messages import (
+    DM_FAILED,
+    DM_SENT,
+    NOTHING_TO_SHARE,
+    SHARE_DISABLED,
+    SHARE_FAILED,
+    describe_error,
+)
 from bot.slack.middleware import deps_of
 from bot.slack.render import (
     ACTION_DISMISS,
@@ -45,6 +52,7 @@ from bot.slack.render import (
     render_notice,
     render_shared_reply,
 )
+from bot.wix.fairness import WixBusyError
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
@@ -106,7 +114,11 @@ async def remake_links(
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return
-    messages = await remade_link_reply(deps, state)
+    try:
+        messages = await remade_link_reply(deps, state)
+    except WixBusyError as busy:
+        await tell(describe_error(busy), body, respond, client)
+        return
     await deliver_ephemeral(
         messages,
         respond=respond,
@@ -132,7 +144,11 @@ async def share_in_channel(
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return
-    results = [result for result in await links_for_state(deps.links, state) if result.ok]
+    try:
+        results = [result for result in await links_for_state(deps.links, state) if result.ok]
+    except WixBusyError as busy:
+        await tell(describe_error(busy), body, respond, client)
+        return
     if not results:
         await tell(NOTHING_TO_SHARE, body, respond, client)
         return
@@ -158,7 +174,11 @@ async def send_copy_to_dm(
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return
-    results = await links_for_state(deps.links, state)
+    try:
+        results = await links_for_state(deps.links, state)
+    except WixBusyError as busy:
+        await tell(describe_error(busy), body, respond, client)
+        return
     delivery = await send_to_dm(render_dm_copy(results), client=client, user_id=state.user_id)
     await tell(DM_SENT if delivery.complete else DM_FAILED, body, respond, client)
 

@@ -16,11 +16,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import COMMAND, checked_options, fresh_link_reply, user_id_of
+from bot.slack.listeners import checked_options, fresh_link_reply, user_id_of
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
 from bot.slack.render import Message, render_notice
+from bot.slack.surfaces import COMMAND
 from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
 

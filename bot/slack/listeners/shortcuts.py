@@ -21,8 +21,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.durations import whole_minutes
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
-    GLOBAL_SHORTCUT,
-    MESSAGE_SHORTCUT,
     channel_id_of,
     checked_options,
     fresh_link_reply,
@@ -32,6 +30,7 @@ from bot.slack.message_refs import collect_refs
 from bot.slack.messages import NO_REFERENCES_IN_MESSAGE
 from bot.slack.middleware import deps_of
 from bot.slack.render import build_link_modal, render_notice
+from bot.slack.surfaces import GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
 from bot.wix.links import LinkOptions
 
 if TYPE_CHECKING:
