@@ -79,6 +79,9 @@ class Fakes:
             WIX_SITE_ID=FakeWix.SITE_ID,
             WIX_API_URL=self.wix.base_url,
             LOG_LEVEL="INFO",  # production's default
+            # The load comes from one test member; the per-member quota is measured on
+            # its own (fairness), not here.
+            MEDIALINK_USER_FILES_PER_MINUTE="10000",
             PYTHONPATH=str(REPO_ROOT),
         )
         env.update(extra)
