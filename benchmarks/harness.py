@@ -29,7 +29,6 @@ from tests.fakes.wix import FakeWix, Kind
 from tests.slack.conftest import (
     CHANNEL_ID,
     SIGNING_SECRET,
-    USER_ID,
     command_form,
     manifest_bot_scopes,
     sign,
@@ -79,9 +78,6 @@ class Fakes:
             WIX_SITE_ID=FakeWix.SITE_ID,
             WIX_API_URL=self.wix.base_url,
             LOG_LEVEL="INFO",  # production's default
-            # The load comes from one test member; the per-member quota is measured on
-            # its own (fairness), not here.
-            MEDIALINK_USER_FILES_PER_MINUTE="10000",
             PYTHONPATH=str(REPO_ROOT),
         )
         env.update(extra)
@@ -295,12 +291,22 @@ def medialink_text(file_ids: Sequence[str]) -> str:
     return "\n".join(wix_url(file_id) for file_id in file_ids)
 
 
+def member(index: int) -> str:
+    """One of a thousand members, in turn: load comes from a team, as it would in a
+    workspace, so no one member's file quota is what a run measures."""
+    return f"U0LOAD{index % 1000:04d}"
+
+
 def signed_commands(slack: FakeSlack, file_sets: Sequence[Sequence[str]]) -> Commands:
     requests, urls = [], []
-    for file_ids in file_sets:
-        response_url = slack.new_response_url(channel=CHANNEL_ID, user=USER_ID)
+    for index, file_ids in enumerate(file_sets):
+        user = member(index)
+        response_url = slack.new_response_url(channel=CHANNEL_ID, user=user)
         body = command_form(
-            medialink_text(file_ids), response_url=response_url, trigger_id=slack.new_trigger_id()
+            medialink_text(file_ids),
+            response_url=response_url,
+            trigger_id=slack.new_trigger_id(),
+            user=user,
         )
         timestamp = str(int(time.time()))
         requests.append([body, timestamp, sign(body, timestamp)])
