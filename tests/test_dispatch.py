@@ -89,9 +89,7 @@ async def test_a_request_read_just_after_the_last_ack_still_comes_first() -> Non
 async def test_giving_way_is_bounded() -> None:
     pending = PendingAcks()
     with pending.answering():  # a request that never finishes
-        started = time.monotonic()
         await asyncio.wait_for(pending.drained(0.05), 1)
-        assert time.monotonic() - started < 0.5
 
 
 async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> None:

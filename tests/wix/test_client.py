@@ -248,18 +248,15 @@ async def test_get_file_descriptors_chunks_250_ids_into_3_concurrent_calls(
     fake_wix: FakeWix, make_client: ClientFactory
 ) -> None:
     ids = [fake_wix.add_file(kind="image") for _ in range(250)]
-    fake_wix.latency = 0.2
-    started = time.monotonic()
+    fake_wix.latency = 0.5  # long enough that the three calls overlap on a loaded machine
 
     descriptors = await make_client().get_file_descriptors(ids)
 
-    elapsed = time.monotonic() - started
     assert [d.id for d in descriptors] == ids
     requests = fake_wix.requests_to(GET_FILES)
     sizes = sorted(len(r.json["fileIds"]) for r in requests if isinstance(r.json, dict))
     assert sizes == [50, 100, 100]
     assert fake_wix.max_in_flight == 3
-    assert elapsed < 3 * 0.2
 
 
 async def test_get_file_descriptors_of_nothing_makes_no_call(
@@ -683,11 +680,11 @@ async def test_slow_answers_exhaust_into_a_timeout_error(
     client = make_client(
         timeout=httpx.Timeout(0.15, connect=1.0), retry=RetryPolicy(max_attempts=2)
     )
-    started = time.monotonic()
     with pytest.raises(WixTimeoutError) as caught:
         await client.generate_file_download_url(fake_wix.add_file())
     assert isinstance(caught.value.__cause__, httpx.TimeoutException)
-    assert time.monotonic() - started < 1.0
+    # The client gave up while the fake was still holding back its second answer.
+    assert fake_wix.requests_to(GENERATE)[-1].finished is None
     assert len(fake_wix.requests_to(GENERATE)) == 2
 
 
@@ -738,16 +735,13 @@ async def test_twenty_generates_run_concurrently(
     fake_wix: FakeWix, make_client: ClientFactory
 ) -> None:
     ids = [fake_wix.add_file() for _ in range(20)]
-    fake_wix.latency = 0.2
+    fake_wix.latency = 0.5
     client = make_client(sleep=asyncio.sleep, clock=time.monotonic)
-    started = time.monotonic()
 
     results = await asyncio.gather(*(client.generate_file_download_url(i) for i in ids))
 
-    elapsed = time.monotonic() - started
     assert len(results) == 20
-    assert elapsed < 5 * 0.2  # sequential would take 20 * 0.2 s
-    assert fake_wix.max_in_flight >= 10
+    assert fake_wix.max_in_flight == 20  # all at once, not one after another
     assert client.stats.calls == 20
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -57,16 +56,13 @@ def sent_bodies(wix: FakeWix) -> list[dict[str, object]]:
 async def test_twenty_files_cost_about_one_round_trip(wix: FakeWix, service: LinkService) -> None:
     ids = [wix.add_file(kind="image") for _ in range(20)]
     wix.latency = 0.3
-    started = time.monotonic()
     results = await service.generate(refs_for(*ids))
-    elapsed = time.monotonic() - started
     assert [result.file_id for result in results] == ids
     assert all(result.ok for result in results)
     # One wave: 20 link calls and one bulk descriptor call, all in flight together.
     assert len(wix.requests_to("generate-file-download-url")) == 20
     assert len(wix.requests_to("get-files")) == 1
     assert wix.max_in_flight >= 20
-    assert elapsed < 3 * 0.3, f"20 files took {elapsed:.2f}s, about {elapsed / 0.3:.1f} round trips"
 
 
 async def test_default_expiry_and_original_are_used(wix: FakeWix, service: LinkService) -> None:
