@@ -7,6 +7,7 @@ import logging
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.preflight import refuse_unless_ready
 from bot.server import (
     finish_work_in_hand,
     start_http_server,
@@ -27,6 +28,9 @@ def freeze_start_up_objects() -> None:
 
 
 async def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM. Raises ``StartUpRefused``, before listening or
+    connecting, when Slack refuses a token or cannot be reached."""
+    await refuse_unless_ready(settings)
     services = build_services(settings)
     app = build_app(settings, services)
     freeze_start_up_objects()
