@@ -17,24 +17,15 @@ from typing import Any, TextIO
 from bot.config import Settings, SettingsError, load_settings
 from bot.durations import parse_duration
 from bot.logs import configure_logging
-from bot.services import build_services, build_wix_client
-from bot.wix.errors import (
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    WixError,
-)
+from bot.preflight import StartUpRefused, check_all, classify_wix_error, exit_code
+from bot.services import build_services
+from bot.wix.errors import BadRequestError, NotFoundError, WixError
 from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError
 from bot.wix.refs import ParseResult, parse_media_refs
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-# A well-formed file ID that no site has: `check` asks Wix for a link to it, so
-# the answer shows whether the credentials may generate links at all.
-_PROBE_FILE_ID = "000000_00000000000000000000000000000000~mv2.jpg"
 
 
 class UsageError(Exception):
@@ -94,7 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check",
         help="check the settings and reach Wix and Slack",
-        description="Validate the settings and reach Wix (and Slack, if configured).",
+        description=(
+            "Check every setting: validate them, and ask Wix and Slack whether they accept "
+            "the credentials. Exit code 0 all well, 1 a check failed, 2 bad settings."
+        ),
     )
     commands.add_parser("serve", help="run the Slack app")
     return parser
@@ -160,44 +154,34 @@ def _short(text: str, limit: int) -> str:
 # link -------------------------------------------------------------------------------------
 
 
-def describe_error(error: WixError) -> str:
+def describe_error(error: WixError, settings: Settings) -> str:
     """A sentence for a person; never a status dump, never a secret."""
     if isinstance(error, NotFoundError):
         return "not found in this site's Media Manager"
-    if isinstance(error, PermissionDeniedError):
-        return (
-            "the Wix key may not make download links; "
-            "it needs the 'Manage Media Manager' permission"
-        )
-    if isinstance(error, AuthenticationError):
-        return (
-            "Wix did not accept the credentials; "
-            "check WIX_API_KEY and WIX_SITE_ID (or the OAuth app settings)"
-        )
     if isinstance(error, BadRequestError):
         return f"Wix refused the request: {error.message or 'bad request'}"
-    return f"Wix is unavailable right now ({type(error).__name__}); try again in a minute"
+    return classify_wix_error(error, settings).message
 
 
-def links_to_json(results: Sequence[FileLinks]) -> dict[str, Any]:
+def links_to_json(results: Sequence[FileLinks], settings: Settings) -> dict[str, Any]:
     return {
         "files": [
             {
                 "file_id": result.file_id,
                 "links": [{"asset_key": link.asset_key, "url": link.url} for link in result.links],
                 "expires_at": result.expires_at.isoformat() if result.expires_at else None,
-                "error": describe_error(result.error) if result.error else None,
+                "error": describe_error(result.error, settings) if result.error else None,
             }
             for result in results
         ]
     }
 
 
-def _print_links(results: Sequence[FileLinks], out: TextIO) -> None:
+def _print_links(results: Sequence[FileLinks], settings: Settings, out: TextIO) -> None:
     for result in results:
         out.write(f"{result.display_name} ({result.file_id})\n")
         if result.error is not None:
-            out.write(f"  error: {describe_error(result.error)}\n")
+            out.write(f"  error: {describe_error(result.error, settings)}\n")
         for key in result.invalid_asset_keys:
             out.write(f"  rendition {key!r} does not exist for this file\n")
         for link in result.links:
@@ -225,10 +209,10 @@ async def _link(settings: Settings, args: argparse.Namespace, text: str, out: Te
     finally:
         await services.aclose()
     if args.json:
-        json.dump(links_to_json(results), out, indent=2)
+        json.dump(links_to_json(results, settings), out, indent=2)
         out.write("\n")
     else:
-        _print_links(results, out)
+        _print_links(results, settings, out)
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
 
 
@@ -244,64 +228,13 @@ def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
 # check ------------------------------------------------------------------------------------
 
 
-async def _check_wix(settings: Settings) -> str | None:
-    """None when Wix accepts the credentials for link generation, else what to fix."""
-    client = build_wix_client(settings)
-    try:
-        await client.generate_file_download_url(_PROBE_FILE_ID, expiration_minutes=1)
-    except (NotFoundError, BadRequestError):
-        # Reached, authenticated and allowed to ask; the probe file just does not
-        # exist. UNCONFIRMED that Wix checks permission before looking the file up.
-        return None
-    except WixError as error:
-        return describe_error(error)
-    finally:
-        await client.aclose()
-    return None
-
-
-async def _check_slack(settings: Settings) -> str | None:
-    from slack_sdk.errors import SlackApiError, SlackClientError  # noqa: PLC0415
-    from slack_sdk.web.async_client import AsyncWebClient  # noqa: PLC0415
-
-    assert settings.slack_bot_token is not None  # noqa: S101 - require_slack() checked it
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-    )
-    try:
-        await client.auth_test()
-    except SlackApiError as error:
-        code = error.response.get("error", "unknown_error")
-        return f"Slack refused SLACK_BOT_TOKEN ({code}); copy it again from 'OAuth & Permissions'"
-    except (SlackClientError, OSError, TimeoutError) as error:
-        return f"could not reach Slack at SLACK_API_URL ({type(error).__name__})"
-    return None
-
-
-async def _check(settings: Settings, out: TextIO) -> int:
-    failures = 0
-    problem = await _check_wix(settings)
-    out.write(f"{'ok  ' if problem is None else 'FAIL'} Wix: {problem or 'credentials accepted'}\n")
-    failures += problem is not None
-    slack_configured = settings.slack_bot_token is not None
-    if slack_configured:
-        try:
-            settings.require_slack()
-            problem = await _check_slack(settings)
-        except SettingsError as error:
-            problem = "; ".join(error.problems)
-        out.write(f"{'ok  ' if problem is None else 'FAIL'} Slack: {problem or 'token accepted'}\n")
-        failures += problem is not None
-    else:
-        out.write("skip Slack: SLACK_BOT_TOKEN is not set\n")
-    return EXIT_OK if failures == 0 else EXIT_FAILED
-
-
 def run_check(out: TextIO) -> int:
+    """One line per setting, ``ok`` or ``FAIL`` and what to fix; checks all it can."""
     settings = load_settings()
-    settings.wix_credentials()
-    out.write("ok   settings\n")
-    return asyncio.run(_check(settings, out))
+    results = asyncio.run(check_all(settings))
+    for result in results:
+        out.write(f"{'ok  ' if result.ok else 'FAIL'} {result.message}\n")
+    return exit_code(results)
 
 
 # serve ------------------------------------------------------------------------------------
@@ -323,7 +256,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     stdin = stdin or sys.stdin
     out = sys.stdout
     if args.command != "serve":
-        configure_logging("WARNING")
+        # `check` reports every failure itself; the Wix client's warnings would repeat them.
+        configure_logging("ERROR" if args.command == "check" else "WARNING")
     try:
         if args.command == "parse":
             return run_parse(args, stdin, out)
@@ -335,6 +269,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     except SettingsError as error:
         sys.stderr.write(f"{error}\nSee .env.example for every setting.\n")
         return EXIT_USAGE
+    except StartUpRefused as refused:
+        sys.stderr.write(f"{refused}\n")
+        return EXIT_FAILED if refused.retry_later else EXIT_USAGE
     except (UsageError, LinkOptionsError) as error:
         sys.stderr.write(f"medialink {args.command}: {error}\n")
         return EXIT_USAGE

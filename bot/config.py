@@ -209,32 +209,50 @@ class Settings(BaseSettings):
             ]
         )
 
-    def require_slack(self) -> None:
-        problems = []
+    def slack_problems(self) -> dict[str, str]:
+        """What is missing or malformed in the Slack settings, by setting name."""
+        found: list[tuple[str, str]] = []
         if self.slack_bot_token is None:
-            problems.append(
-                "SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token (xoxb-…) from "
-                "your Slack app's 'OAuth & Permissions' page"
+            found.append(
+                (
+                    "SLACK_BOT_TOKEN",
+                    "SLACK_BOT_TOKEN is not set; copy the Bot User OAuth Token (xoxb-…) from "
+                    "your Slack app's 'OAuth & Permissions' page into .env",
+                )
             )
         elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
-            problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+            found.append(
+                (
+                    "SLACK_BOT_TOKEN",
+                    "SLACK_BOT_TOKEN must be a bot token starting with xoxb-; copy the Bot "
+                    "User OAuth Token from your Slack app's 'OAuth & Permissions' page into .env",
+                )
+            )
         if self.slack_app_token is not None:
             if not self.slack_app_token.get_secret_value().startswith("xapp-"):
-                problems.append(
-                    "SLACK_APP_TOKEN must be an app-level token starting with xapp- "
-                    "(with the connections:write scope); unset it to use HTTP mode"
+                found.append(
+                    (
+                        "SLACK_APP_TOKEN",
+                        "SLACK_APP_TOKEN must be an app-level token starting with xapp- (with "
+                        "the connections:write scope, from your Slack app's 'Basic "
+                        "Information' page); unset it to use HTTP mode",
+                    )
                 )
         elif self.slack_signing_secret is None:
-            problems.append(
-                "SLACK_SIGNING_SECRET is not set; copy the Signing Secret from your Slack "
-                "app's 'Basic Information' page (or set SLACK_APP_TOKEN for Socket Mode)"
+            found.append(
+                (
+                    "SLACK_SIGNING_SECRET",
+                    "SLACK_SIGNING_SECRET is not set; copy the Signing Secret from your Slack "
+                    "app's 'Basic Information' page into .env (or set SLACK_APP_TOKEN for "
+                    "Socket Mode)",
+                )
             )
-        if problems:
-            raise SettingsError(problems)
+        return dict(found)
 
-    @property
-    def socket_mode(self) -> bool:
-        return self.slack_app_token is not None
+    def require_slack(self) -> None:
+        problems = self.slack_problems()
+        if problems:
+            raise SettingsError(list(problems.values()))
 
 
 _HINTS = {

@@ -8,6 +8,7 @@ import logging
 from bot.app import build_app
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.preflight import refuse_unless_ready
 from bot.server import (
     STOP_GRACE,
     start_http_server,
@@ -28,6 +29,9 @@ def freeze_start_up_objects() -> None:
 
 
 async def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM. Raises ``StartUpRefused``, before listening or
+    connecting, when Slack refuses a token or cannot be reached."""
+    await refuse_unless_ready(settings)
     services = build_services(settings)
     dispatcher = Dispatcher()
     app = build_app(settings, services, dispatcher)

@@ -61,7 +61,6 @@ def test_defaults_match_the_documented_interface() -> None:
     assert settings.host == "0.0.0.0"
     assert settings.port == 3000
     assert settings.slack_app_token is None
-    assert not settings.socket_mode
 
 
 def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +92,6 @@ def test_every_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyP
     assert settings.medialink_max_refs == 20
     assert settings.medialink_share_enabled is False
     assert (settings.host, settings.port, settings.log_level) == ("127.0.0.1", 8080, "DEBUG")
-    assert settings.socket_mode
     assert settings.wix_credentials() == WixApiKeyCredentials(
         api_key=settings.wix_api_key,  # type: ignore[arg-type]
         site_id="site",
@@ -185,3 +183,25 @@ def test_env_example_documents_every_variable() -> None:
     example = (Path(__file__).parent.parent / ".env.example").read_text()
     for name in ENV_NAMES:
         assert name in example, name
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, set()),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, set()),  # Socket Mode
+        (
+            {"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_APP_TOKEN": "xoxb-2"},
+            {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"},
+        ),
+    ],
+)
+def test_slack_problems_are_keyed_by_the_setting_to_fix(
+    env: dict[str, str], expected: set[str]
+) -> None:
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    problems = settings.slack_problems()
+    assert set(problems) == expected
+    for name, message in problems.items():
+        assert message.startswith(name)

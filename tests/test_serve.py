@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.wix import FakeWix
 from tests.slack.conftest import SIGNING_SECRET, command_form, sign, wix_url
 
@@ -31,7 +31,11 @@ def fakes() -> Iterator[tuple[FakeSlack, FakeWix]]:
         yield slack, wix
 
 
-def serve(slack: FakeSlack, wix: FakeWix, port: int, tmp_path: Path) -> subprocess.Popen[str]:
+def serve(
+    slack: FakeSlack, wix: FakeWix, port: int, tmp_path: Path, **overrides: str | None
+) -> subprocess.Popen[str]:
+    """Start ``medialink serve`` against the fakes; ``overrides`` set (or, with None, unset)
+    settings."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIX_", "MEDIALINK_"))
     }
@@ -45,6 +49,11 @@ def serve(slack: FakeSlack, wix: FakeWix, port: int, tmp_path: Path) -> subproce
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve"],
         env=env,
@@ -164,3 +173,111 @@ def test_serve_with_bad_settings_says_what_to_fix(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def run_until_exit(process: subprocess.Popen[str], within: float = 30.0) -> str:
+    """The output of a ``medialink serve`` that is expected to stop by itself."""
+    try:
+        output, _ = process.communicate(timeout=within)
+    finally:
+        if process.poll() is None:  # it kept running: stop it so the test can fail cleanly
+            process.kill()
+            process.communicate()
+    return output
+
+
+@pytest.mark.parametrize(
+    ("token", "refusal"),
+    [
+        (BOT_TOKEN, "token_revoked"),  # revoked below: the app was uninstalled
+        ("xoxb-...", "invalid_auth"),  # the placeholder from .env.example
+    ],
+)
+def test_serve_refuses_a_bot_token_slack_refuses_and_never_listens(
+    token: str, refusal: str, fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    slack.revoked_tokens.add(BOT_TOKEN)
+    process = serve(slack, wix, free_port(), tmp_path, SLACK_BOT_TOKEN=token)
+    output = run_until_exit(process)
+    assert process.returncode == 2, output
+    assert f"SLACK_BOT_TOKEN was refused by Slack ({refusal})" in output
+    assert "OAuth & Permissions" in output
+    assert "MediaLink is listening" not in output
+    assert "Traceback" not in output
+    assert token not in output
+    assert [call.method for call in slack.calls] == ["auth.test"]
+    assert wix.requests == []
+
+
+def test_serve_refuses_a_bad_app_token_in_socket_mode(
+    fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    process = serve(
+        slack,
+        wix,
+        free_port(),
+        tmp_path,
+        SLACK_APP_TOKEN="xapp-1-A0MEDIALNK-3333-wrong",
+        SLACK_SIGNING_SECRET=None,
+    )
+    output = run_until_exit(process)
+    assert process.returncode == 2, output
+    assert "SLACK_APP_TOKEN was refused by Slack (invalid_auth)" in output
+    assert "connections:write" in output
+    assert "connected to Slack" not in output
+    assert "Traceback" not in output
+    assert slack.socket_connections == 0
+
+
+def test_serve_does_not_start_while_slack_is_rate_limiting_and_says_it_is_not_the_settings(
+    fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    slack.inject("auth.test", "ratelimited")
+    process = serve(slack, wix, free_port(), tmp_path)
+    output = run_until_exit(process)
+    assert process.returncode == 1, output
+    assert "Slack could not answer auth.test (ratelimited" in output
+    assert "try again" in output
+    assert "MediaLink is listening" not in output
+
+
+def test_serve_names_an_unreachable_slack_api_url(
+    fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    closed = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    process = serve(slack, wix, free_port(), tmp_path, SLACK_API_URL=closed)
+    output = run_until_exit(process)
+    assert process.returncode == 2, output
+    assert f"cannot connect to SLACK_API_URL ({closed}" in output
+    assert "MediaLink is listening" not in output
+    assert "Traceback" not in output
+
+
+def test_serve_in_socket_mode_checks_the_app_token_then_connects(
+    fakes: tuple[FakeSlack, FakeWix], tmp_path: Path
+) -> None:
+    slack, wix = fakes
+    process = serve(
+        slack, wix, free_port(), tmp_path, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=None
+    )
+    try:
+        slack.wait_until_sync(
+            lambda: slack.socket_connections >= 1, within=20, what="the WebSocket"
+        )
+    finally:
+        # Killed, not stopped: a stop signal is only handled once serve() has finished
+        # connecting, and this test is about what happens before.
+        process.kill()
+        output = run_until_exit(process)
+    methods = [call.method for call in slack.calls]
+    # Start-up checks both tokens (the URL it is handed is dropped); the handler then
+    # asks for its own URL.
+    assert methods.count("auth.test") == 1
+    assert methods.count("apps.connections.open") == 2
+    assert "ws://" not in output
+    assert "ticket" not in output
+    assert "Traceback" not in output

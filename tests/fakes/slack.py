@@ -730,6 +730,9 @@ class FakeSlack:
         # Channels the bot is a member of, for chat.postEphemeral / chat.postMessage
         # to channels (None: a member everywhere). Direct messages to a user ID always work.
         self.bot_channels: set[str] | None = None
+        # Tokens Slack no longer accepts (app uninstalled, token revoked): every call
+        # made with one answers ``token_revoked``. Any other unknown token is ``invalid_auth``.
+        self.revoked_tokens: set[str] = set()
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock_offset = 0.0
@@ -1081,6 +1084,8 @@ class FakeSlack:
     ) -> tuple[int, Json, dict[str, str]]:
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if token in self.revoked_tokens:
+            return 200, {"ok": False, "error": "token_revoked"}, {}
         if token not in (self.bot_token, self.app_token):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         wants_app_token = method in _APP_TOKEN_METHODS

@@ -243,6 +243,19 @@ async def test_app_token_only_opens_connections(slack: FakeSlack) -> None:
     assert refused.value.response["error"] == "not_allowed_token_type"
 
 
+async def test_revoked_tokens_answer_token_revoked(slack: FakeSlack) -> None:
+    slack.revoked_tokens |= {BOT_TOKEN, APP_TOKEN}
+    with pytest.raises(SlackApiError) as bot:
+        await AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url).auth_test()
+    assert bot.value.response["error"] == "token_revoked"
+    with pytest.raises(SlackApiError) as app:
+        await AsyncWebClient(base_url=slack.api_url).apps_connections_open(app_token=APP_TOKEN)
+    assert app.value.response["error"] == "token_revoked"
+    with pytest.raises(SlackApiError) as wrong:
+        await AsyncWebClient(base_url=slack.api_url).apps_connections_open(app_token="xapp-1-no")
+    assert wrong.value.response["error"] == "invalid_auth"
+
+
 # ---------------------------------------------------------------- response_url
 
 
