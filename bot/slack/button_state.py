@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from bot.durations import WIX_MAX_EXPIRY, format_duration, whole_minutes
+from bot.durations import MAX_PARSED_DURATION, format_duration, whole_minutes
 from bot.slack.options import is_download_name, is_https_url
 from bot.wix.links import ORIGINAL, LinkOptions
 from bot.wix.refs import MediaRef, MediaType, RejectedToken, parse_media_ref
@@ -255,11 +255,11 @@ def _read(data: Mapping[str, Any], *, max_files: int) -> LinkState:
     if not _USER_ID.fullmatch(user_id):
         raise ValueError("user")
     minutes = data["e"]
-    # Bounded before any timedelta is made of it: no reply ever asked for more than Wix allows.
+    # Bounded before any timedelta is made of it, by the ceiling any typed duration has.
     if (
         not isinstance(minutes, int)
         or isinstance(minutes, bool)
-        or not 1 <= minutes <= whole_minutes(WIX_MAX_EXPIRY)
+        or not 1 <= minutes <= whole_minutes(MAX_PARSED_DURATION)
     ):
         raise ValueError("expiry")
     raw_files = data["f"]
