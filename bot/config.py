@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -24,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
+from bot.inputs import check_web_url
 from bot.wix.limits import DEFAULT_BASE_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -59,11 +59,8 @@ OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
 
 
 def _http_url(value: str, *, https_only: bool = False) -> str:
-    parts = urlsplit(value.strip())
-    schemes = ("https",) if https_only else ("http", "https")
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        raise ValueError("https" if https_only else "http(s)")
-    return value.strip()
+    # The same check as the Slack redirect= option and the button state (bot/inputs.py).
+    return check_web_url(value, schemes=("https",) if https_only else ("http", "https"))
 
 
 @dataclass(frozen=True, slots=True)

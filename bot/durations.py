@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-# Wix's generate-file-download-url accepts 1..525600 minutes (one year).
+# Wix's generate-file-download-url accepts 1..525600 minutes (docs/wix.md, expirationInMinutes).
 WIX_MIN_EXPIRY = timedelta(minutes=1)
 WIX_MAX_EXPIRY = timedelta(minutes=525_600)
+
+# Far past Wix's year, so each caller names its own smaller limit (settings: Wix's;
+# Slack: the workspace's), yet far inside what a timedelta holds.
+MAX_PARSED_DURATION = timedelta(days=3650)
+MAX_DURATION_CHARS = 40  # "1 week 6 days 23 hours 59 minutes" is 33
+MAX_NUMBER_DIGITS = 7  # 9,999,999 minutes is 19 years
 
 _UNITS = {
     "": 1,
@@ -32,7 +38,8 @@ _UNITS = {
     "week": 10080,
     "weeks": 10080,
 }
-_DURATION = re.compile(r"(\d{1,7})\s*([a-z]*)")
+# ASCII digits only: int() also reads Arabic-Indic or full-width digits, which no one means here.
+_DURATION = re.compile(r"([0-9]+)([a-z]*)")
 
 DURATION_HELP = "a number of minutes, or a number with m, h or d (for example 90, 45m, 2h, 7d)"
 
@@ -40,23 +47,45 @@ DURATION_HELP = "a number of minutes, or a number with m, h or d (for example 90
 def parse_duration(text: str) -> timedelta:
     """Parse ``90``, ``45m``, ``2h``, ``7d`` (also ``1h30m``) into a timedelta.
 
-    Raises ValueError with a message that says what is accepted.
+    Raises ValueError with a message that says what is accepted. Every number is
+    bounded (digits, then value) before it is converted, so no input overflows.
     """
-    cleaned = text.strip().lower().replace(" ", "")
+    if len(text) > MAX_DURATION_CHARS:
+        raise ValueError(
+            f"that is {len(text)} characters, too long for a duration; use {DURATION_HELP}"
+        )
+    shown = repr(text.strip())
+    cleaned = "".join(text.lower().split())
     if not cleaned:
         raise ValueError(f"an empty duration; use {DURATION_HELP}")
+    if any(c.isdigit() and not c.isascii() for c in cleaned):
+        raise ValueError(f"{shown} has digits other than 0-9; use {DURATION_HELP}")
+    too_long = (
+        f"{shown} is longer than any link can last (Wix allows "
+        f"{format_duration(WIX_MIN_EXPIRY)} to {format_duration(WIX_MAX_EXPIRY)}); "
+        f"use {DURATION_HELP}"
+    )
     total = 0
     position = 0
     for match in _DURATION.finditer(cleaned):
-        if match.start() != position or match.group(2) not in _UNITS:
+        digits, unit = match.groups()
+        if match.start() != position or unit not in _UNITS:
             break
-        total += int(match.group(1)) * _UNITS[match.group(2)]
+        if len(digits.lstrip("0")) > MAX_NUMBER_DIGITS:
+            raise ValueError(too_long)
+        total += int(digits) * _UNITS[unit]
         position = match.end()
     if position != len(cleaned) or position == 0:
-        raise ValueError(f"{text.strip()!r} is not a duration; use {DURATION_HELP}")
-    if total <= 0:
-        raise ValueError(f"{text.strip()!r} is not a positive duration; use {DURATION_HELP}")
-    return timedelta(minutes=total)
+        raise ValueError(f"{shown} is not a duration; use {DURATION_HELP}")
+    if total > MAX_PARSED_DURATION // timedelta(minutes=1):
+        raise ValueError(too_long)
+    duration = timedelta(minutes=total)
+    if duration < WIX_MIN_EXPIRY:
+        raise ValueError(
+            f"{shown} is not a positive duration (links last at least "
+            f"{format_duration(WIX_MIN_EXPIRY)}); use {DURATION_HELP}"
+        )
+    return duration
 
 
 def whole_minutes(duration: timedelta) -> int:

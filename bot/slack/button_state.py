@@ -20,16 +20,15 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from bot.durations import format_duration, whole_minutes
+from bot.durations import MAX_PARSED_DURATION, format_duration, whole_minutes
 from bot.slack.options import is_download_name, is_https_url
-from bot.wix.links import ORIGINAL, LinkOptions
+from bot.wix.links import MAX_RENDITIONS, ORIGINAL, LinkOptions
 from bot.wix.refs import MediaRef, MediaType, RejectedToken, parse_media_ref
 
 VERSION = 1
 PREFIX = f"{VERSION}."
 MAX_TOKEN_CHARS = 2000  # a button's value is at most 2000 characters (Block Kit)
 MAX_FILES = 100
-MAX_ASSET_KEYS = 100
 MAX_ASSET_KEY_CHARS = 100
 MAX_FILENAME_CHARS = 60  # only a fallback label; Wix's descriptor names the file
 MAX_REDIRECT_CHARS = 1000
@@ -250,7 +249,12 @@ def _read(data: Mapping[str, Any], *, max_files: int) -> LinkState:
     if not _USER_ID.fullmatch(user_id):
         raise ValueError("user")
     minutes = data["e"]
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+    # Bounded before any timedelta is made of it, by the ceiling any typed duration has.
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not 1 <= minutes <= whole_minutes(MAX_PARSED_DURATION)
+    ):
         raise ValueError("expiry")
     raw_files = data["f"]
     if not isinstance(raw_files, list) or not 1 <= len(raw_files) <= min(max_files, MAX_FILES):
@@ -303,7 +307,7 @@ def _read_file(entry: object) -> FileState:
 
 
 def _read_keys(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or len(value) > MAX_ASSET_KEYS:
+    if not isinstance(value, list) or len(value) > MAX_RENDITIONS:
         raise ValueError("asset keys")
     keys = tuple(_str(key) for key in value)
     if any(not _ASSET_KEY.fullmatch(key) for key in keys) or len(set(keys)) != len(keys):
@@ -323,5 +327,7 @@ def rendition_choices(renditions: Sequence[str]) -> list[tuple[str, tuple[str, .
     choices: list[tuple[str, tuple[str, ...]]] = [("Original", (ORIGINAL,))]
     choices.extend((key, (key,)) for key in dict.fromkeys(usable))
     if usable:
-        choices.append(("All", (ORIGINAL, *dict.fromkeys(usable))))
+        every = (ORIGINAL, *dict.fromkeys(usable))
+        label = "All" if len(every) <= MAX_RENDITIONS else f"First {MAX_RENDITIONS}"
+        choices.append((label, every[:MAX_RENDITIONS]))
     return choices

@@ -11,16 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from bot.durations import parse_duration
-from bot.wix.links import ORIGINAL, LinkOptions
+from bot.inputs import MAX_FILE_NAME_LENGTH, MAX_URL_LENGTH, file_name_problem, web_url_problem
+from bot.wix.limits import MAX_ASSET_KEY_LENGTH
+from bot.wix.links import MAX_RENDITIONS, ORIGINAL, LinkOptions
 
 HELP_WORDS = frozenset({"help", "--help", "-h", "?", "usage"})
-MAX_ASSET_KEYS = 20  # more renditions than this would not fit one row of buttons anyway
-MAX_ASSET_KEY_LENGTH = 100
-MAX_NAME_LENGTH = 100
-MAX_REDIRECT_LENGTH = 1000  # it travels in every button value (2000 characters at most)
+# Slack truncates message text past 40,000 characters ("Truncating content" in
+# https://docs.slack.dev/reference/methods/chat.postMessage); a command is typed in the
+# same box, and 100 references with their <url|label> wrapping fit well within it.
+MAX_COMMAND_CHARS = 40_000
+MAX_NAME_LENGTH = MAX_FILE_NAME_LENGTH
+MAX_REDIRECT_LENGTH = MAX_URL_LENGTH  # it travels in every button value (2000 characters at most)
 
 _EXPIRES = "expires"
 _ASSETS = "assets"
@@ -42,8 +45,11 @@ _ALIASES = {
 }
 _KNOWN = "expires, assets, name, inline, redirect"
 
-# Words, where a quoted value or a Slack <link|label> counts as part of one word.
-_WORD = re.compile(r"""(?:<[^<>]*>|"[^"]*"|“[^”]*”|'[^']*'|[^\s<"“']+|[<"“'])+""")
+# Words, where a quoted value or a Slack <link|label> counts as part of one word; an
+# opening mark with no closing one is an ordinary character (see _split_words).
+_OPENERS = {"<": ">", '"': '"', "“": "”", "'": "'"}
+_PLAIN = re.compile(r"""[^\s<"“']+""")
+_SPACE = re.compile(r"\s+")
 # An option word: ``key=value``, ``--key=value`` or ``--key`` (value in the next word).
 _OPTION = re.compile(r"(?P<dashes>-{1,2})?(?P<key>[A-Za-z][A-Za-z_-]*)(?:=(?P<value>.*))?\Z", re.S)
 _QUOTES = (('"', '"'), ("“", "”"), ("'", "'"))
@@ -72,7 +78,16 @@ def parse_command_text(text: str) -> CommandInput:
     ``help`` (or nothing at all) asks for usage. Problems are collected, not
     raised, so one answer can name all of them.
     """
-    words = [_Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text or "")]
+    text = text or ""
+    if len(text) > MAX_COMMAND_CHARS:
+        return CommandInput(
+            text="",
+            problems=(
+                f"that's {len(text):,} characters; MediaLink reads at most "
+                f"{MAX_COMMAND_CHARS:,}. Send fewer links at a time",
+            ),
+        )
+    words = _split_words(text)
     if not words or any(word.text.lower() in HELP_WORDS for word in words):
         return CommandInput(text="", wants_help=True)
 
@@ -128,7 +143,7 @@ def _build_options(values: dict[str, str]) -> tuple[LinkOptions, list[str]]:
         try:
             expires_in = parse_duration(values[_EXPIRES])
         except ValueError as error:
-            problems.append(f"expires: {error}")
+            problems.append(f"expires: {_mrkdwn_safe(str(error))}")
     asset_keys: tuple[str, ...] = ()
     if _ASSETS in values:
         asset_keys, asset_problem = parse_asset_keys(values[_ASSETS])
@@ -136,20 +151,22 @@ def _build_options(values: dict[str, str]) -> tuple[LinkOptions, list[str]]:
             problems.append(asset_problem)
     name: str | None = None
     if _NAME in values:
-        name = values[_NAME].strip()
-        if not is_download_name(name):
+        name = _slack_unescape(values[_NAME])
+        problem = file_name_problem(name)
+        if problem is not None:
             problems.append(
-                f"name must be a file name of 1 to {MAX_NAME_LENGTH} characters, "
-                "without slashes, for example name=contract.pdf"
+                f"name: {problem}. Give a file name of 1 to {MAX_NAME_LENGTH} characters, "
+                'for example name=contract.pdf or name="my contract.pdf"'
             )
             name = None
     redirect: str | None = None
     if _REDIRECT in values:
         redirect = _slack_link(values[_REDIRECT])
-        if not is_https_url(redirect) or len(redirect) > MAX_REDIRECT_LENGTH:
+        problem = web_url_problem(redirect)
+        if problem is not None:
             problems.append(
-                "redirect must be an https:// address (at most "
-                f"{MAX_REDIRECT_LENGTH} characters), for example redirect=https://example.com/expired"
+                f"redirect: {_mrkdwn_safe(problem)}. Give an https:// address of at most "
+                f"{MAX_REDIRECT_LENGTH} characters, for example redirect=https://example.com/expired"
             )
             redirect = None
     options = LinkOptions(
@@ -164,44 +181,99 @@ def _build_options(values: dict[str, str]) -> tuple[LinkOptions, list[str]]:
 
 def parse_asset_keys(text: str) -> tuple[tuple[str, ...], str | None]:
     """``src,720p.mp4`` → keys (``original`` means ``src``), or a problem sentence."""
-    keys: list[str] = []
+    keys: dict[str, None] = {}  # ordered, and each look-up is constant time
     for part in re.split(r"[,;\s]+", text.strip()):
         if not part:
             continue
         key = ORIGINAL if part.lower() in {"original", "src"} else part
         if len(key) > MAX_ASSET_KEY_LENGTH or not re.fullmatch(r"[\w.\-]+", key):
             return (), (
-                f"assets: {part[:40]!r} is not a rendition name; "
+                f"assets: {_mrkdwn_safe(repr(part[:40]))} is not a rendition name; "
                 "use names like src (the original) or 720p.mp4, separated by commas"
             )
-        if key not in keys:
-            keys.append(key)
+        keys[key] = None
+        if len(keys) > MAX_RENDITIONS:
+            return (), f"assets: ask for at most {MAX_RENDITIONS} renditions at a time"
     if not keys:
         return (), "assets needs at least one rendition name, for example assets=src,720p.mp4"
-    if len(keys) > MAX_ASSET_KEYS:
-        return (), f"assets: ask for at most {MAX_ASSET_KEYS} renditions at a time"
     return tuple(keys), None
 
 
 def is_download_name(name: str) -> bool:
-    """A file name to download as: 1 to 100 characters, no path, no control characters."""
-    return (
-        bool(name.strip())
-        and len(name) <= MAX_NAME_LENGTH
-        and not any(c in "/\\" or ord(c) < 32 for c in name)
-    )
+    """A file name to download as (``bot.inputs.file_name_problem`` says why not)."""
+    return file_name_problem(name) is None
 
 
 def is_https_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return False
-    return (
-        parts.scheme.lower() == "https"
-        and bool(parts.hostname)
-        and not any(c.isspace() for c in text)
-    )
+    """An https address that goes where it seems (``bot.inputs.web_url_problem``)."""
+    return web_url_problem(text) is None
+
+
+def _split_words(text: str) -> list[_Word]:
+    """Whitespace-separated words; a quoted run or a ``<link|label>`` may hold spaces.
+
+    Linear in the text: each closing mark is looked for once from any point, so
+    40,000 unclosed “ cost no more than 40,000 letters.
+    """
+    closers = {closer: _NextIndex(text, closer) for closer in {*_OPENERS.values(), "<"}}
+    words: list[_Word] = []
+    length = len(text)
+    index = 0
+    while index < length:
+        space = _SPACE.match(text, index)
+        if space is not None:
+            index = space.end()
+            continue
+        start = index
+        while index < length and not text[index].isspace():
+            mark = text[index]
+            closer = _OPENERS.get(mark)
+            if closer is None:
+                plain = _PLAIN.match(text, index)
+                index = plain.end() if plain is not None else index + 1
+                continue
+            end = closers[closer].after(index)
+            if mark == "<" and not 0 <= end < _first(closers["<"].after(index), length):
+                end = -1  # "<a <b>": the link is the second one; this "<" is a character
+            index = end + 1 if end >= 0 else index + 1
+        words.append(_Word(text[start:index], start, index))
+    return words
+
+
+class _NextIndex:
+    """Where one character next occurs after a position, for positions that only grow.
+
+    Remembers the last answer, so a left-to-right scan reads the text once per character.
+    """
+
+    def __init__(self, text: str, character: str) -> None:
+        self._text = text
+        self._character = character
+        self._searched_from = -1
+        self._found = -2  # not looked for yet
+
+    def after(self, position: int) -> int:
+        """The index of the next occurrence after ``position``, or -1 if there is none."""
+        start = position + 1
+        if start >= self._searched_from and (self._found == -1 or self._found >= start):
+            return self._found  # nothing between the last search's start and its answer
+        self._searched_from = start
+        self._found = self._text.find(self._character, start)
+        return self._found
+
+
+def _first(index: int, length: int) -> int:
+    return length if index < 0 else index
+
+
+def _slack_unescape(text: str) -> str:
+    """Slack writes ``&``, ``<`` and ``>`` in command text as ``&amp;``, ``&lt;``, ``&gt;``."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _mrkdwn_safe(text: str) -> str:
+    """Echoed input must not become a mention or a link in the answer."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _slack_link(text: str) -> str:
@@ -209,7 +281,7 @@ def _slack_link(text: str) -> str:
     value = text.strip()
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1].split("|", 1)[0]
-    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _slack_unescape(value)
 
 
 def _unquote(value: str) -> str:

@@ -28,12 +28,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.durations import WIX_MAX_EXPIRY, format_duration, whole_minutes
+from bot.durations import WIX_MAX_EXPIRY, WIX_MIN_EXPIRY, format_duration, whole_minutes
+from bot.inputs import file_name_problem, web_url_problem
 from bot.wix.client import WixMediaClient
 from bot.wix.errors import InvalidAssetKeyError, NotFoundError, WixError
 from bot.wix.fairness import Caller, FileQuota, WixBusyError, acting_for
 from bot.wix.limits import (
-    MAX_ASSET_KEYS,
+    MAX_ASSET_KEY_LENGTH,
     MAX_DOWNLOAD_FILE_NAME_LENGTH,
     MAX_GET_FILES_IDS,
     SRC_ASSET_KEY,
@@ -44,7 +45,9 @@ from bot.wix.refs import MediaRef, MediaType
 logger = logging.getLogger(__name__)
 
 ORIGINAL = SRC_ASSET_KEY  # the original file
-MAX_DOWNLOAD_NAME = MAX_DOWNLOAD_FILE_NAME_LENGTH
+# MediaLink's own rule, for every surface: renditions one request may ask for (Wix takes
+# up to 100 in a call; more than 20 would not fit a reply's row of buttons anyway).
+MAX_RENDITIONS = 20
 DEFAULT_USER_FILES_PER_MINUTE = 100  # per member, in any rolling minute
 # generate() calls under way at once. A request waits at most a few minutes, and the
 # budget is 180 calls a minute, so more than this would only queue to fail; bursts of
@@ -193,8 +196,8 @@ class LinkService:
         """The expiry to use, or LinkOptionsError saying what is allowed."""
         if requested is None:
             return self.default_expiry
-        if requested < timedelta(minutes=1):
-            raise LinkOptionsError("links must last at least 1 minute")
+        if requested < WIX_MIN_EXPIRY:
+            raise LinkOptionsError(f"links must last at least {format_duration(WIX_MIN_EXPIRY)}")
         if requested > self.max_expiry:
             raise LinkOptionsError(
                 f"links can last at most {format_duration(self.max_expiry)} here; "
@@ -205,16 +208,20 @@ class LinkService:
     def check_options(self, options: LinkOptions) -> None:
         """Validate options before any Wix call; raises LinkOptionsError."""
         self.resolve_expiry(options.expires_in)
-        if len(options.asset_keys) > MAX_ASSET_KEYS:
-            raise LinkOptionsError(f"ask for at most {MAX_ASSET_KEYS} renditions at a time")
+        if len(options.asset_keys) > MAX_RENDITIONS:
+            raise LinkOptionsError(f"ask for at most {MAX_RENDITIONS} renditions at a time")
         for key in options.asset_keys:
-            if not key or len(key) > 100 or any(c.isspace() for c in key):
+            if not key or len(key) > MAX_ASSET_KEY_LENGTH or any(c.isspace() for c in key):
                 raise LinkOptionsError(f"{key[:40]!r} is not a rendition name (like src or 720p)")
+        if options.redirect_url is not None:
+            problem = web_url_problem(options.redirect_url)
+            if problem is not None:
+                raise LinkOptionsError(f"the redirect address: {problem}")
         name = options.download_file_name
-        if name is not None and (not name.strip() or len(name) > MAX_DOWNLOAD_NAME):
-            raise LinkOptionsError(
-                f"the download file name must be 1 to {MAX_DOWNLOAD_NAME} characters"
-            )
+        if name is not None:
+            problem = file_name_problem(name, max_length=MAX_DOWNLOAD_FILE_NAME_LENGTH)
+            if problem is not None:
+                raise LinkOptionsError(f"the download file name: {problem}")
 
     async def generate(
         self,

@@ -26,7 +26,7 @@ from bot.slack.button_state import (
     rendition_choices,
 )
 from bot.wix.links import LinkOptions
-from bot.wix.refs import MediaType, parse_media_refs
+from bot.wix.refs import MediaType, RejectedToken, parse_media_ref, parse_media_refs
 
 WEEK = timedelta(days=7)
 IMAGE_ID = "2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg"
@@ -174,6 +174,54 @@ def test_every_field_is_revalidated(change: dict[str, Any]) -> None:
         decode_state(pack(data), max_expiry=WEEK, user_id="U0ALICE01")
 
 
+# Each admitted by the file-ID character pattern, refused only by the reference parser.
+PARSER_REFUSED_IDS = [
+    "4acbb8_5646ee01a5524905af4f2e7c567cbbcef001.jpg",  # a video's poster frame
+    "4acbb8_5646ee01a5524905af4f2e7c567cbbcef999.jpeg",
+    "4acbb8_5646ee01a5524905af4f2e7c567cbbcef000.png",
+    "wix:junk",
+    "WIX:junk",
+    "wix:image:",
+    "wix:video:x",
+    "wix:document:",
+]
+
+
+@pytest.mark.parametrize("file_id", PARSER_REFUSED_IDS)
+def test_file_ids_the_parser_refuses_are_refused_on_click(file_id: str) -> None:
+    """The character pattern alone lets these through; the parser's re-check must not."""
+    assert isinstance(parse_media_ref(file_id), RejectedToken)
+    data = base_data() | {"f": [[file_id, "i"]]}
+    with pytest.raises(StateError) as refused:
+        decode_state(pack(data), max_expiry=WEEK, user_id="U0ALICE01")
+    assert str(refused.value) == STALE_BUTTONS
+
+
+@pytest.mark.parametrize("minutes", [3650 * 1440 + 1, 10**9, 10**100, -(10**100)])
+def test_an_expiry_no_reply_could_hold_is_stale_not_an_overflow(minutes: int) -> None:
+    """Regression: 10**100 minutes overflowed timedelta while the refusal was worded."""
+    with pytest.raises(StateError) as refused:
+        decode_state(pack(base_data() | {"e": minutes}), max_expiry=WEEK, user_id="U0ALICE01")
+    assert str(refused.value) == STALE_BUTTONS
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"n": "\u202efdp.exe"},
+        {"n": "report\u200b.pdf"},
+        {"n": ".env"},
+        {"n": 'say "hi".pdf'},
+        {"r": "https://wix.com@evil.example/expired"},
+        {"r": "https://evil.example\\.wix.com/"},
+        {"r": "https://example.com/\u202e"},
+    ],
+)
+def test_names_and_redirects_are_held_to_the_commands_rules(change: dict[str, Any]) -> None:
+    with pytest.raises(StateError):
+        decode_state(pack(base_data() | change), max_expiry=WEEK, user_id="U0ALICE01")
+
+
 def test_the_base_data_itself_is_valid() -> None:
     state = decode_state(pack(base_data()), max_expiry=WEEK, user_id="U0ALICE01")
     assert state.files == (FileState(IMAGE_ID, MediaType.IMAGE),)
@@ -244,7 +292,8 @@ states = st.builds(
     files=st.lists(file_states, min_size=1, max_size=8, unique_by=lambda f: f.file_id).map(tuple),
     expires_minutes=st.integers(1, 10080),
     asset_keys=asset_keys.map(tuple),
-    download_file_name=st.none() | st.from_regex(r"[a-z][a-z0-9 ._-]{0,40}", fullmatch=True),
+    download_file_name=st.none()
+    | st.from_regex(r"[a-z]([a-z0-9 ._-]{0,39}[a-z0-9_-])?", fullmatch=True),
     inline=st.booleans(),
     redirect_url=st.none() | st.just("https://example.com/expired?a=1&b=2"),
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from tests.slack.conftest import (
     USER_ID,
     MakeMediaLink,
     MediaLink,
+    Sent,
     ack_text,
     generate_bodies,
     issued_urls,
@@ -290,3 +293,114 @@ async def test_each_command_is_logged_once_by_kind_and_who_never_by_content(
     assert f"channel={CHANNEL_ID}" in acked[0]
     assert file_id not in caplog.text
     assert "launch deck" not in caplog.text
+
+
+# --- what the ack itself shows, and bad input refused before any parsing cost --------------
+
+
+def ack_body(sent: Sent) -> dict[str, Any]:
+    assert sent.response.status_code == 200, sent.response.text
+    assert sent.response.headers.get("content-type", "").startswith("application/json")
+    body = json.loads(sent.response.text)
+    assert isinstance(body, dict)
+    return body
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "help",  # usage
+        "",  # usage
+        "expires=soon {url}",  # an option problem
+        "--colour=red {url}",  # an unknown option
+        "hello there https://example.com/cat.jpg",  # nothing found: usage
+        "https://archive.wixmp.com/archive/wix/7d332530d35c465aa4a0e71d1737909d",  # refused
+    ],
+)
+async def test_answers_in_the_ack_are_shown_only_to_the_person(
+    medialink: MediaLink, fake_wix: FakeWix, fake_slack: FakeSlack, text: str
+) -> None:
+    """The ack may echo pasted URLs, so it must never go to the whole channel."""
+    sent = await medialink.command(text.format(url=wix_url(fake_wix.add_file())))
+    body = ack_body(sent)
+    assert body["response_type"] == "ephemeral"
+    assert body.get("text")
+    await medialink.settle()
+    assert fake_wix.requests == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_unclosed_quotes_are_read_within_slacks_deadline(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    """Regression: every unclosed “ rescanned the rest of the text (3 s for 40,000)."""
+    for text in ("“" * 40_000, "a “" * 13_333, '"' + "<“" * 19_999):
+        sent = await medialink.command(text)
+        body = ack_body(sent)
+        assert sent.elapsed < 3.0  # Slack's own deadline; the reading takes milliseconds
+        assert body["response_type"] == "ephemeral"
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+async def test_text_longer_than_slack_sends_is_refused_without_reading_it(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    text = wix_url(fake_wix.add_file()) + " " + "x" * 40_000
+    sent = await medialink.command(text)
+    body = ack_body(sent)
+    assert body["response_type"] == "ephemeral"
+    shown = ack_text(sent)
+    assert f"{len(text):,} characters" in shown
+    assert "at most 40,000" in shown
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+@pytest.mark.parametrize(
+    "expires",
+    ["9999999w" * 200, "9" * 5000, "99999999999999999999", "0", "-5", "1e9", "٣h", "\uff13h"],
+)
+async def test_any_expiry_number_gets_an_answer_in_words(
+    medialink: MediaLink, fake_wix: FakeWix, expires: str
+) -> None:
+    """Regression: a huge number overflowed before the ack (HTTP 500, a generic apology)."""
+    sent = await medialink.command(f"{wix_url(fake_wix.add_file())} expires={expires}")
+    body = ack_body(sent)
+    assert body["response_type"] == "ephemeral"
+    shown = ack_text(sent)
+    assert "expires" in shown.lower()
+    assert "45m, 2h, 7d" in shown or "7 days" in shown, shown
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        ("name=\u202efdp.exe", "hidden"),
+        ("name=report\u200b.pdf", "hidden"),
+        ("name=.hidden", "dot"),
+        ("redirect=https://wix.com@evil.example/expired", "@"),
+        ("redirect=https://evil.example\\.wix.com/", "backslash"),
+        ("redirect=https://%65vil.example/", "host"),
+    ],
+)
+async def test_names_and_redirects_that_mislead_are_refused_in_words(
+    medialink: MediaLink, fake_wix: FakeWix, option: str, words: str
+) -> None:
+    sent = await medialink.command(f"{wix_url(fake_wix.add_file())} {option}")
+    body = ack_body(sent)
+    assert body["response_type"] == "ephemeral"
+    assert words in ack_text(sent)
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+async def test_names_with_brackets_and_accents_still_reach_wix(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    file_id = fake_wix.add_file(kind="document")
+    await reply_to(medialink, f'{wix_url(file_id)} name="Résumé \u2013 2024 (final).pdf"')
+    [body] = generate_bodies(fake_wix)
+    assert body["downloadFileName"] == "Résumé \u2013 2024 (final).pdf"
