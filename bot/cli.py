@@ -244,7 +244,16 @@ def run_serve() -> int:
     settings = load_settings()
     settings.wix_credentials()
     settings.require_slack()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level,
+        secrets=(
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.wix_api_key,
+            settings.wix_client_secret,
+        ),
+    )
     from bot.run import serve  # noqa: PLC0415 - the Slack stack loads only for `serve`
 
     asyncio.run(serve(settings))

@@ -147,16 +147,36 @@ def test_bad_values_name_the_variable_and_the_fix(env: dict[str, str], expected:
     assert expected in problems(**env)
 
 
-def test_secrets_never_appear_in_errors_or_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WIX_API_KEY", "IST.very-secret-key")
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-value")
-    message = problems(PORT="not-a-port", WIX_API_KEY="IST.very-secret-key")
-    assert "very-secret-key" not in message
-    monkeypatch.setenv("WIX_SITE_ID", "site")
+SECRETS = {
+    "SLACK_BOT_TOKEN": "xoxb-very-secret-bot-token",
+    "SLACK_APP_TOKEN": "xapp-very-secret-app-token",
+    "SLACK_SIGNING_SECRET": "very-secret-signing-secret",
+    "WIX_API_KEY": "IST.very-secret-key",
+    "WIX_CLIENT_SECRET": "very-secret-app-secret",
+}
+WIX_SIGN_INS = {
+    "api-key": ("WIX_API_KEY", {"WIX_SITE_ID": "site"}),
+    "oauth": ("WIX_CLIENT_SECRET", {"WIX_CLIENT_ID": "app", "WIX_INSTANCE_ID": "instance"}),
+}
+
+
+@pytest.mark.parametrize("sign_in", WIX_SIGN_INS, ids=WIX_SIGN_INS.keys())
+def test_secrets_never_appear_in_errors_or_reprs(
+    monkeypatch: pytest.MonkeyPatch, sign_in: str
+) -> None:
+    secret_name, others = WIX_SIGN_INS[sign_in]
+    slack = {name: value for name, value in SECRETS.items() if name.startswith("SLACK_")}
+    for name, value in {**slack, secret_name: SECRETS[secret_name], **others}.items():
+        monkeypatch.setenv(name, value)
+    message = problems(PORT="not-a-port", **SECRETS)
     settings = load_settings()
-    assert "very-secret-key" not in repr(settings)
-    assert "signing-secret-value" not in repr(settings)
-    assert "very-secret-key" not in str(settings.wix_credentials())
+    credentials = settings.wix_credentials()
+    texts = [message, repr(settings), str(settings), settings.model_dump_json()]
+    texts += [repr(credentials), str(credentials)]
+    for text in texts:
+        for name, secret in SECRETS.items():
+            assert secret not in text, f"{name} shows in {text!r}"
+            assert secret.split("-", 1)[1] not in text, f"part of {name} shows in {text!r}"
 
 
 def test_missing_wix_credentials_say_how_to_get_them() -> None:

@@ -96,6 +96,10 @@ _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 Json = dict[str, Any]
 
+# Every response_url any FakeSlack handed out, for the suite's check that none reaches
+# the logs (tests/conftest.py clears it before each test).
+issued_response_urls: list[str] = []
+
 
 # ---------------------------------------------------------------------------- Block Kit
 
@@ -864,6 +868,7 @@ class FakeSlack:
                 message_id=message_id,
                 created=self.now(),
             )
+        issued_response_urls.append(url)
         return url
 
     def break_response_url(

@@ -103,6 +103,12 @@ _DEFAULT_CODES: Final[dict[int, tuple[str, str]]] = {
 }
 
 
+# Every credential any FakeWix handed out (signed-link tokens, OAuth access tokens,
+# archive IDs), for the suite's check that none reaches the logs (tests/conftest.py
+# clears it before each test).
+issued_secrets: list[str] = []
+
+
 @dataclass
 class RecordedRequest:
     """One request the fake received. ``headers`` keys are lower-case."""
@@ -544,6 +550,7 @@ class FakeWix:
         with self._lock:
             self._tokens.add(token)
             self.tokens_issued += 1
+        issued_secrets.append(token)
         return web.json_response(
             {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime}
         )
@@ -606,6 +613,7 @@ class FakeWix:
         urls, issued = [], []
         for key in keys:
             token = secrets.token_urlsafe(32)
+            issued_secrets.append(token)
             url = f"https://download-files.wixmp.com/{folder}/{record.id}?token={token}"
             urls.append({"url": url, "assetKey": key})
             issued.append(
@@ -659,8 +667,10 @@ class FakeWix:
         _, missing = self._lookup(ids)
         if missing is not None:
             return missing
+        archive_id = secrets.token_hex(16)
+        issued_secrets.append(archive_id)
         return web.json_response(
-            {"downloadUrl": f"https://archive.wixmp.com/archive/wix/{secrets.token_hex(16)}"}
+            {"downloadUrl": f"https://archive.wixmp.com/archive/wix/{archive_id}"}
         )
 
 
