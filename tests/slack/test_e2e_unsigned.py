@@ -10,6 +10,8 @@ call. A signed request whose body is malformed gets 400, also without side effec
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gzip
 import json
 import logging
 import time
@@ -231,6 +233,60 @@ async def test_every_unverified_request_is_refused_and_inert(
     assert_logged_briefly(caplog, body)
 
 
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("X-Slack-Signature", b"v0=\xe9" + b"0" * 63),
+        ("X-Slack-Signature", "v0=caf\u00e9".encode("latin-1")),
+        ("X-Slack-Request-Timestamp", b"17\xb2"),
+    ],
+    ids=["signature-latin-1", "signature-accent", "timestamp-superscript"],
+)
+async def test_header_bytes_beyond_ascii_are_refused_without_error(
+    medialink: MediaLink, caplog: pytest.LogCaptureFixture, header: str, value: bytes
+) -> None:
+    """A signature compared as text with non-ASCII in it makes hmac.compare_digest raise."""
+    body, url = command_body(medialink)
+    headers = {k.encode(): v.encode() for k, v in signed_headers(body, secret=OTHER_SECRET).items()}
+    headers[header.encode()] = value
+    response = await medialink.post_raw(body, headers)
+    assert response.status_code in (400, 401), response.text
+    await medialink.assert_nothing_went_out()
+    assert medialink.slack.posts(url) == []
+    assert_logged_briefly(caplog, body)
+
+
+def _gzip_bomb() -> bytes:
+    return gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "make_body"),
+    [
+        ("gzip", lambda: b"not gzip at all"),
+        ("deflate", lambda: b"\x00not deflate"),
+        ("br", lambda: b"not brotli"),
+        ("gzip", _gzip_bomb),
+    ],
+    ids=["gzip-garbage", "deflate-garbage", "br-garbage", "gzip-64-mib-of-zeros"],
+)
+async def test_a_compressed_body_is_refused_without_error(
+    medialink: MediaLink,
+    caplog: pytest.LogCaptureFixture,
+    encoding: str,
+    make_body: Callable[[], bytes],
+) -> None:
+    """Slack never compresses what it sends, and the signature covers the bytes as sent:
+    a Content-Encoding is refused, never inflated (a small body may hold a huge one)."""
+    body = make_body()
+    for secret in (OTHER_SECRET, SIGNING_SECRET):
+        headers = signed_headers(body, secret=secret) | {"Content-Encoding": encoding}
+        response = await medialink.post_raw(body, headers)
+        assert 400 <= response.status_code < 500, response.text
+    await medialink.assert_nothing_went_out()
+    assert errors_logged(caplog) == []
+
+
 MALFORMED: dict[str, tuple[bytes, str]] = {
     "payload-not-json": (b"payload=x", FORM),
     "payload-empty": (b"payload=", FORM),
@@ -373,6 +429,8 @@ async def test_a_body_announced_over_1_mib_is_refused_before_it_arrives(
         status_line = await asyncio.wait_for(reader.readline(), timeout=10)
     finally:
         writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
     assert status_line.startswith(b"HTTP/1.1 413"), status_line
     await medialink.assert_nothing_went_out()
 
