@@ -160,12 +160,9 @@ async def test_values_given_to_the_request_constructor_reach_the_middleware(
 # ---------------------------------------------------------------- error handlers
 
 
-def test_the_listener_error_handler_takes_error_request_and_response() -> None:
-    parameters = inspect.signature(
-        AsyncApp(
-            signing_secret=SECRET, token="xoxb-canary"
-        ).listener_runner.listener_error_handler.handle
-    ).parameters
+def test_the_listener_error_handler_takes_error_request_and_response(app: AsyncApp) -> None:
+    handle = app.listener_runner.listener_error_handler.handle
+    parameters = inspect.signature(handle).parameters
     assert {"error", "request", "response"} <= set(parameters), (
         "Bolt changed listener_error_handler.handle(error=, request=, response=): "
         "re-check _run_to_the_end in bot/slack/middleware.py, which calls it"
