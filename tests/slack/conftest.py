@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -80,6 +82,29 @@ def sign(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
     assert signature is not None
     return signature
+
+
+def signature_for(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    """Slack's v0 signature, computed here from the documented recipe rather than by the SDK:
+    ``v0=`` + hex HMAC-SHA256 of ``v0:{timestamp}:{raw body}`` (docs/slack.md, Signing)."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    body: bytes,
+    *,
+    timestamp: str | None = None,
+    secret: str = SIGNING_SECRET,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    """Headers of a request signed with ``secret`` (by default correctly, and now)."""
+    ts = str(int(time.time())) if timestamp is None else timestamp
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature_for(body, ts, secret),
+    }
 
 
 def command_form(
@@ -287,6 +312,24 @@ class MediaLink:
             headers["X-Slack-Request-Timestamp"] = ts
             headers["X-Slack-Signature"] = signature or sign(body, ts, self.secret)
         return await self.http.post(EVENTS_PATH, content=body.encode(), headers=headers)
+
+    async def post_raw(
+        self, body: bytes, headers: Mapping[str, str] | Mapping[bytes, bytes] | None = None
+    ) -> httpx.Response:
+        """POST ``body`` to the events URL byte for byte, with exactly ``headers``.
+
+        Nothing is added (no signature, no Content-Type) beyond what HTTP itself needs;
+        bytes header values go out as they are (latin-1 text included).
+        """
+        return await self.http.post(EVENTS_PATH, content=body, headers=headers)
+
+    async def assert_nothing_went_out(self) -> None:
+        """Once the app is idle: no post to any response_url (issued or not), no Web API
+        call (not even Bolt's auth.test) and no Wix request."""
+        await self.settle()
+        assert self.slack.posts() == [], "something was posted to a response_url"
+        assert [call.method for call in self.slack.calls] == [], "the Web API was called"
+        assert [request.path for request in self.wix.requests] == [], "Wix was called"
 
     async def _send(self, body: str, **kwargs: Any) -> Sent:
         started = time.monotonic()
