@@ -51,24 +51,35 @@ class SignatureChecker:
         if not signing_secret:
             raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
         self._key = signing_secret.encode()
+        self._warned = False  # whether the last check wrote a WARNING
         self._clock = clock
         self._monotonic = monotonic
         self._warnings = {
             Verdict.MISMATCH: _RateLimitedWarning(
                 monotonic,
-                "%d request(s) since the last report carried a Slack signature that does "
-                "not match SLACK_SIGNING_SECRET. If Slack sent them, the secret is wrong: "
-                "copy the Signing Secret from your Slack app's Basic Information page.",
+                "%d request(s) had a signature that does not match SLACK_SIGNING_SECRET; if "
+                "Slack sent them, copy the Signing Secret from the app's Basic Information",
             ),
             Verdict.STALE: _RateLimitedWarning(
                 monotonic,
-                "%d request(s) since the last report were signed correctly but more than "
-                "five minutes away from this server's clock: check the clock (NTP).",
+                "%d request(s) were signed correctly but more than five minutes away from "
+                "this server's clock: check the clock (NTP)",
             ),
         }
 
     def check(self, headers: Mapping[str, str], body: bytes) -> Verdict:
-        """The verdict on one request; the body is only hashed, never parsed or logged."""
+        """The verdict on one request; the body is only hashed, never parsed or logged.
+
+        A refusal costs at most one short log line: the operator's WARNING when one is
+        due, else a DEBUG line naming the reason.
+        """
+        verdict = self._verdict(headers, body)
+        if verdict is not Verdict.OK and not self._warned:
+            logger.debug("refused a request: %s", verdict.value)
+        return verdict
+
+    def _verdict(self, headers: Mapping[str, str], body: bytes) -> Verdict:
+        self._warned = False
         timestamp = headers.get(TIMESTAMP_HEADER)
         signature = headers.get(SIGNATURE_HEADER)
         if timestamp is None or signature is None:
@@ -81,10 +92,10 @@ class SignatureChecker:
         if matches and fresh:
             return Verdict.OK
         if matches:  # signed with our secret, at the wrong time: the clock
-            self._warnings[Verdict.STALE].count()
+            self._warned = self._warnings[Verdict.STALE].count()
             return Verdict.STALE
         if fresh:  # on time, signed with another secret: ours is wrong, or a forger
-            self._warnings[Verdict.MISMATCH].count()
+            self._warned = self._warnings[Verdict.MISMATCH].count()
             return Verdict.MISMATCH
         return Verdict.STALE
 
@@ -102,13 +113,16 @@ class _RateLimitedWarning:
         self._pending = 0
         self._last = -WARN_EVERY
 
-    def count(self) -> None:
+    def count(self) -> bool:
+        """Count one event; True when this call wrote the WARNING."""
         self._pending += 1
         now = self._monotonic()
-        if now - self._last >= WARN_EVERY:
-            logger.warning(self._message, self._pending)
-            self._pending = 0
-            self._last = now
+        if now - self._last < WARN_EVERY:
+            return False
+        logger.warning(self._message, self._pending)
+        self._pending = 0
+        self._last = now
+        return True
 
 
 def _is_timestamp(text: str) -> bool:

@@ -110,7 +110,7 @@ def test_a_wrong_secret_is_reported_once_a_minute_naming_the_setting(
     signatures.check(headers(BODY, secret="rotated"), BODY)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
-    assert warnings[1].getMessage().startswith("3 request(s)")  # the two held back, and this
+    assert warnings[1].getMessage().startswith("3 request(s)")  # two held back, and this one
     text = caplog.text
     assert BODY.decode() not in text
     assert SECRET not in text
