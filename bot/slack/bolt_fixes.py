@@ -9,7 +9,7 @@ parses to ``{}``, no listener matches and Slack shows the user an error
 The fix replaces the name that both request modules imported, so that a form
 body counts as an interaction only when it has a top-level ``payload`` field.
 Fixing ``req.body`` in an adapter is not enough: the context is built from the
-body inside the request constructor. See the Slack contract, section 12.
+body inside the request constructor. See docs/slack.md, The parse_body defect.
 """
 
 from __future__ import annotations

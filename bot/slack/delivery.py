@@ -2,7 +2,7 @@
 
 A response_url works in private channels and DMs where the bot is not a member, but
 it expires after 30 minutes and 5 uses, and Bolt's ``respond()`` reports failures as
-a status code instead of raising (slack.md §4; python-slack-sdk #1296). So every
+a status code instead of raising (docs/slack.md, response_url; python-slack-sdk #1296). So every
 status is checked, and a failed ephemeral reply falls back to ``chat.postEphemeral``,
 which needs the bot in the conversation but is better than silence. Logs name what
 failed and the status, never a URL (response URLs and signed links are credentials).

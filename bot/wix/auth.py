@@ -151,8 +151,9 @@ class OAuthClientCredentials:
                     token = await self._fetch(http)
                     self._token = token
         # Sent raw, like the Wix SDK's AppStrategy does; Wix's OAuth docs call it a Bearer
-        # token and Wix's own code uses both forms (contract §2.2). No wix-site-id: the
-        # token already names the app instance (adding it is UNCONFIRMED to be harmless).
+        # token and Wix's own code uses both forms (docs/wix.md, OAuth client credentials).
+        # No wix-site-id: the token already names the app instance (adding it is
+        # UNCONFIRMED to be harmless).
         return {"Authorization": token.value.get_secret_value()}
 
     def invalidate(self) -> None:

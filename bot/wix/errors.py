@@ -34,7 +34,7 @@ from typing import ClassVar
 
 REQUEST_ID_HEADER = "x-wix-request-id"
 
-# Validation rule names Wix uses for the Media Manager calls (contract §3, SDK typings).
+# Validation rule names Wix uses for the Media Manager calls (docs/wix.md, Errors).
 RULE_INVALID_ASSET_KEY = "INVALID_ASSET_KEY"
 RULE_RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
 
@@ -213,7 +213,7 @@ class PermissionDeniedError(WixAPIError):
 class NotFoundError(WixAPIError):
     """404, or a 400 whose violation is ``RESOURCE_NOT_FOUND``.
 
-    Which status Wix uses for a nonexistent ``fileId`` is UNCONFIRMED (contract §3.3, §9),
+    Wix's status for an unknown ``fileId`` is UNCONFIRMED (docs/wix.md, Get File Descriptor),
     so both map here.
     """
 
@@ -230,7 +230,7 @@ class RateLimitError(WixAPIError):
     """429: too many requests (Wix documents 200/min per app instance).
 
     ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one
-    (UNCONFIRMED that Wix does, contract §5).
+    (UNCONFIRMED that Wix does, docs/wix.md, Rate limits).
     """
 
 

@@ -1,6 +1,6 @@
 """Typed request and response models for the Wix Media Manager REST API.
 
-Field names follow the REST JSON (camelCase, contract §1, §3.5) through aliases;
+Field names follow the REST JSON (camelCase, docs/wix.md, Base URL and conventions) through aliases;
 Python code uses snake_case. Response models ignore fields they don't know, and
 enum-like fields accept values Wix may add later, so a new Wix field or media type
 never breaks parsing.
@@ -74,7 +74,7 @@ class _WixModel(BaseModel):
 
 
 class MediaTypeName(StrEnum):
-    """``FileDescriptor.mediaType`` values documented today (contract §3.5)."""
+    """``FileDescriptor.mediaType`` values documented today (docs/wix.md, File descriptor)."""
 
     UNKNOWN = "UNKNOWN"
     IMAGE = "IMAGE"
@@ -192,7 +192,7 @@ class FileMedia(_WixModel):
 
 
 class FileDescriptor(_WixModel):
-    """A Media Manager file as ``get-file-by-id`` / ``get-files`` return it (contract §3.5)."""
+    """A file as ``get-file-by-id`` / ``get-files`` return it (docs/wix.md, File descriptor)."""
 
     id: str
     display_name: str | None = None
@@ -216,7 +216,7 @@ class FileDescriptor(_WixModel):
     def rendition_keys(self) -> tuple[str, ...]:
         """Asset keys other than ``src`` that this descriptor suggests can be downloaded.
 
-        UNCONFIRMED (contract §6): only ``src`` is documented. Video keys are built as
+        UNCONFIRMED (docs/wix.md, Asset keys): only ``src`` is documented. Video keys are built as
         ``"<quality>.<format>"`` (``720p.mp4``) from ``media.video.resolutions`` — the
         SDK's "possible values" list — skipping storyboard previews and stream manifests
         (hls). Audio keys are the asset's ``assetKey`` when present, else its
@@ -254,7 +254,7 @@ class DownloadUrl(_WixModel):
 
 
 class GenerateFileDownloadUrlRequest(_WixModel):
-    """Body of ``POST /site-media/v1/files/generate-file-download-url`` (contract §3.1)."""
+    """Body of ``POST /site-media/v1/files/generate-file-download-url`` (docs/wix.md, Limits)."""
 
     file_id: FileId
     download_file_name: str | None = Field(

@@ -2,8 +2,8 @@
 
 Pure and offline: it never fetches anything and knows nothing of Slack beyond the
 text forms Slack sends (``<url>``, ``<url|label>``, ``&amp;``). Every form handled here
-is catalogued in the Wix media contract, section 7 (``shared/contracts/wix-media.md``);
-"row N" in a comment points at a row of its table 7.2.
+is catalogued in docs/wix.md, URL forms;
+"form N" in a comment points at form N there.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ __all__ = [
 ]
 
 DEFAULT_MAX_REFS = 50
-# Longest token we read. A signed download URL carries a JWT of about 1 kB (contract 3.1),
+# Longest token we read. A signed download URL holds a ~1 kB JWT (docs/wix.md, Signed URL forms),
 # so this leaves room for it while keeping every regex below on a short string.
 MAX_TOKEN_CHARS = 4096
-# Wix's `fileId` maxLength (contract 3.1).
+# Wix's `fileId` maxLength (docs/wix.md, Limits).
 # Rejected text is shown to people; a pasted megabyte is not.
 _MAX_REJECTED_TEXT_CHARS = 200
 
@@ -100,7 +100,7 @@ _WIX_KINDS: dict[str, MediaType] = {
     "document": MediaType.DOCUMENT,
     "vector": MediaType.VECTOR,
 }
-# `image://…` etc. without `wix:` are legacy forms the SDK still accepts (contract 7.1, 7.4).
+# `image://…` etc. without `wix:`: legacy, still accepted (docs/wix.md, Wix media URL grammar).
 _LEGACY_SCHEMES = frozenset({"image", "video", "document", "audio"})
 
 # Slack: `<target>` or `<target|label>` (the label is display text only), else a bare word.
@@ -121,18 +121,18 @@ _WEB_URL = re.compile(
     re.DOTALL,
 )
 _PORT = re.compile(r":\d*\Z")
-# Legacy image URLs put `<width>_<height>` between the ID and the name (contract 7.1).
+# Legacy image URLs put `<w>_<h>` after the ID (docs/wix.md, Wix media URL grammar).
 _LEGACY_SIZE = re.compile(r"\d+_\d+")
 
-# File ID shapes (contract 7.3). The 32-character part is not always hex in Wix's own
-# examples (row 2: `f6c0f9_tg439f…`), so allow any lowercase letters there, but require
+# File ID shapes (docs/wix.md, File ID shapes). The 32-character part is not always hex in Wix's own
+# examples (form 2: `f6c0f9_tg439f…`), so allow any lowercase letters there, but require
 # mostly hex (_id_match) so that ordinary words are never taken for IDs.
 _MODERN_ID = re.compile(
     r"[0-9a-f]{6}_(?P<body>[0-9a-z]{32})(?:~mv2[0-9A-Za-z_]*)?(?:\.[0-9A-Za-z]{1,10}){0,2}"
 )
 _LEGACY_ID = re.compile(r"[0-9a-f]{32}(?:\.[0-9A-Za-z]{1,10}){1,2}")
 _VIDEO_ID = re.compile(r"[0-9a-f]{6}_(?P<body>[0-9a-z]{32})")
-# Row 15, UNCONFIRMED as a rule: a video's poster frames are `<video ID>f00N.jpg` images.
+# Form 15, UNCONFIRMED as a rule: a video's poster frames are `<video ID>f00N.jpg` images.
 _POSTER_ID = re.compile(r"(?P<video>[0-9a-f]{6}_(?P<body>[0-9a-z]{32}))f\d{3}\.[A-Za-z]{3,4}")
 _EXTENSION = re.compile(r"[0-9A-Za-z]{1,10}")
 _MIN_HEX_IN_ID_BODY = 24
@@ -230,7 +230,7 @@ def _split_part(part: str) -> Iterator[str]:
 
 
 def _unescape_slack(text: str) -> str:
-    # Slack escapes exactly these three (slack.md 2.2); `&amp;` last so `&amp;lt;` stays `&lt;`.
+    # Slack escapes these (docs/slack.md, Text escaping); `&amp;` last: `&amp;lt;` stays `&lt;`.
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -278,13 +278,13 @@ def _classify(candidate: str) -> MediaRef | RejectedToken | None:
 
 
 def _from_wix_path(source: str, kind: str, rest: str) -> MediaRef | RejectedToken:
-    """`wix:<kind>://v1/[ugd/]<id>[/<name>][/][#…]` and legacy `<kind>://v1/…` (contract 7.1)."""
+    """`wix:<kind>://v1/[ugd/]<id>[/<name>][/][#…]` and legacy `<kind>://v1/…` (docs/wix.md)."""
     scheme = f"wix:{kind}://" if source[:4].lower() == "wix:" else f"{kind}://"
     segments = rest.split("#", 1)[0].split("?", 1)[0].split("/")
     if segments[0].lower() != "v1":
         return _reject(source, f"this {scheme} address has no v1/ part before the file ID")
     segments = segments[1:]
-    if segments and segments[0].lower() == "ugd":  # row 7: the ID follows `ugd/`
+    if segments and segments[0].lower() == "ugd":  # form 7: the ID follows `ugd/`
         segments = segments[1:]
         if not segments or not segments[0]:
             return _reject(source, f"this {scheme} address has no file ID after v1/ugd/")
@@ -292,7 +292,7 @@ def _from_wix_path(source: str, kind: str, rest: str) -> MediaRef | RejectedToke
         return _reject(source, f"this {scheme} address has no file ID after v1/")
     file_id = unquote(segments[0])
     if kind == "vector" and file_id.lower().startswith("svgshape."):
-        # Row 10: Wix's built-in shapes live outside the Media Manager.
+        # Form 10: Wix's built-in shapes live outside the Media Manager.
         return _reject(
             source,
             "this is one of Wix's built-in shapes, not a file in your Media Manager, "
@@ -306,7 +306,7 @@ def _from_wix_path(source: str, kind: str, rest: str) -> MediaRef | RejectedToke
 
 
 def _from_web(source: str) -> MediaRef | RejectedToken:
-    """http(s) URLs (contract 7.4 rule 2); `source` may lack its scheme."""
+    """http(s) URLs (docs/wix.md, Extraction rule, step 2); `source` may lack its scheme."""
     url = _WEB_URL.fullmatch(source)
     if url is None:  # pragma: no cover - the pattern matches every string
         return _reject(source, _NOT_WIX)
@@ -317,7 +317,7 @@ def _from_web(source: str) -> MediaRef | RejectedToken:
     first = lowered[0] if lowered else ""
 
     if _host_is(host, "wixmp.com") and (host == "archive.wixmp.com" or first == "archive"):
-        # Row 28: the permanent zip from generate-download-url, not one file.
+        # Form 28: the permanent zip from generate-download-url, not one file.
         return _reject(
             source,
             "this is a zip archive link from Wix, not a single file; paste the URLs of "
@@ -325,12 +325,12 @@ def _from_web(source: str) -> MediaRef | RejectedToken:
         )
     for index in range(len(lowered) - 1):
         if lowered[index] == "_files" and lowered[index + 1] == "ugd":
-            # Rows 22-23: `<any host>/_files/ugd/<id>`, including custom domains.
+            # Forms 22-23: `<any host>/_files/ugd/<id>`, including custom domains.
             return _from_segment(
                 source, segments, index + 2, "/_files/ugd/", query, fallback=MediaType.DOCUMENT
             )
     if _host_is(host, "wixmp.com"):
-        # Row 27: signed download links; the token in the query is never read.
+        # Form 27: signed download links; the token in the query is never read.
         if first in {"media", "ugd", "raw", "archives"}:
             fallback = {"ugd": MediaType.DOCUMENT, "archives": MediaType.ARCHIVE}.get(
                 first, MediaType.UNKNOWN
@@ -338,23 +338,23 @@ def _from_web(source: str) -> MediaRef | RejectedToken:
             return _from_segment(source, segments, 1, f"/{first}/", query, fallback=fallback)
         return _missing(source, "this Wix download link", "/media/, /ugd/, /raw/ or /archives/")
     if _host_is(host, "wixstatic.com"):
-        if first == "media":  # rows 11-15, with or without /v1/fill|fit|crop/… transforms
+        if first == "media":  # forms 11-15, with or without /v1/fill|fit|crop/… transforms
             return _from_segment(source, segments, 1, "/media/", query, transform_name=True)
-        if first == "shapes":  # row 26
+        if first == "shapes":  # form 26
             return _from_segment(source, segments, 1, "/shapes/", query, force=MediaType.VECTOR)
-        if first == "mp3":  # row 19, and the SDK's static.wixstatic.com/mp3/
+        if first == "mp3":  # form 19, and the SDK's static.wixstatic.com/mp3/
             return _from_segment(source, segments, 1, "/mp3/", query, force=MediaType.AUDIO)
-        if first == "ugd":  # rows 24-25
+        if first == "ugd":  # forms 24-25
             return _from_segment(source, segments, 1, "/ugd/", query, fallback=MediaType.DOCUMENT)
-        if first == "video":  # rows 16-17; the trailing `file.mp4` names a rendition, not a file
+        if first == "video":  # forms 16-17; the trailing `file.mp4` names a rendition, not a file
             return _from_segment(source, segments, 1, "/video/", "", force=MediaType.VIDEO)
         return _missing(source, "this Wix address", "/media/, /shapes/, /mp3/, /ugd/ or /video/")
     if _host_is(host, "usrfiles.com") or _host_is(host, "filesusr.com"):
-        if first == "ugd":  # rows 20-21; `?dn=` carries the display name
+        if first == "ugd":  # forms 20-21; `?dn=` carries the display name
             return _from_segment(source, segments, 1, "/ugd/", query, fallback=MediaType.DOCUMENT)
         return _missing(source, "this Wix file address", "/ugd/")
     if _host_is(host, "wix.com"):
-        if lowered[:3] == ["site", "media", "video"]:  # row 18
+        if lowered[:3] == ["site", "media", "video"]:  # form 18
             return _from_segment(
                 source, segments, 3, "/site/media/video/", "", force=MediaType.VIDEO
             )
@@ -389,13 +389,13 @@ def _from_segment(
     name = _query_value(query, "dn")
     rest = segments[index + 1 :]
     if name is None and transform_name and len(rest) >= 4 and rest[0].lower() == "v1":
-        # Rows 12-13: /v1/<op>/<params>/<name>; the name's extension may differ from the ID's.
+        # Forms 12-13: /v1/<op>/<params>/<name>; the name's extension may differ from the ID's.
         name = _filename(rest[-1])
     return _make_ref(source, file_id, media_type, name)
 
 
 def _from_bare_id(candidate: str) -> MediaRef | RejectedToken | None:
-    """Contract 7.4 rule 3: a pasted ID on its own (a poster frame's ID is rejected later)."""
+    """A pasted ID on its own (docs/wix.md, Extraction rule, step 3); poster frames fail later."""
     file_id = unquote(candidate)
     if (
         _id_match(_MODERN_ID, file_id)
@@ -422,7 +422,7 @@ def _make_ref(
     if media_type in {MediaType.IMAGE, MediaType.UNKNOWN}:
         poster = _id_match(_POSTER_ID, file_id)
         if poster is not None:
-            # Row 15: UNCONFIRMED that stripping `f00N.jpg` always gives the video's ID.
+            # Form 15: UNCONFIRMED that stripping `f00N.jpg` always gives the video's ID.
             return _reject(
                 source,
                 "this is the poster image of a video, not the video itself; paste the "
@@ -435,13 +435,13 @@ def _make_ref(
 
 
 def _guess_type(file_id: str, fallback: MediaType) -> MediaType:
-    if "~mv2" in file_id.lower():  # Media Manager images (contract 7.3)
+    if "~mv2" in file_id.lower():  # Media Manager images (docs/wix.md, File ID shapes)
         return MediaType.IMAGE
     _, dot, extension = file_id.rpartition(".")
     if dot and _EXTENSION.fullmatch(extension):
         return _EXTENSION_TYPES.get(extension.lower(), fallback)
     if _id_match(_VIDEO_ID, file_id):
-        return MediaType.VIDEO  # video IDs are the only ones without an extension (7.3)
+        return MediaType.VIDEO  # only video IDs lack an extension (docs/wix.md, File ID shapes)
     return fallback
 
 
@@ -475,7 +475,7 @@ def _query_value(query: str, key: str) -> str | None:
 
 
 def _filename(raw: str) -> str | None:
-    # The SDK encodeURIComponent-encodes filenames (contract 7.1).
+    # The SDK encodeURIComponent-encodes filenames (docs/wix.md, Wix media URL grammar).
     return unquote(raw).strip() or None
 
 

@@ -7,7 +7,7 @@ HTTP exactly as it would talk to slack.com):
 - ``POST /api/<method>``: the Web API as ``slack_sdk``'s ``AsyncWebClient`` calls it
   (arguments in the query string, a form body or a JSON body; the token as
   ``Authorization: Bearer``). It checks the token type and the granted scopes,
-  enforces the Block Kit limits of the contract (section 7) and answers with
+  enforces the Block Kit limits (docs/slack.md, Block Kit limits) and answers with
   Slack's documented shapes: ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``
   (HTTP 200), ``ratelimited`` as HTTP 429 with ``Retry-After``.
 - ``POST /response/<id>``: a response_url. It answers ``200 ok``, or like an
@@ -18,7 +18,7 @@ HTTP exactly as it would talk to slack.com):
 - ``GET /socket``: a Socket Mode WebSocket. It sends ``hello``, then the envelopes
   a test queues, and records the acks by ``envelope_id``.
 
-Where Slack's behaviour is not documented (contract section 14: the status of an
+Where Slack's behaviour is not documented (docs/slack.md, Unconfirmed: the status of an
 expired or over-used response_url), the fake picks a plausible answer and says so.
 """
 
@@ -47,7 +47,7 @@ BOT_USER_ID = "U0MEDIABOT"
 BOT_ID = "B0MEDIABOT"
 DEFAULT_SCOPES = ("commands", "chat:write")
 
-# Documented limits (contract section 7).
+# Documented limits (docs/slack.md, Block Kit limits).
 MAX_MESSAGE_BLOCKS = 50
 MAX_MODAL_BLOCKS = 100
 MAX_SECTION_TEXT = 3000
@@ -72,7 +72,7 @@ MAX_PRIVATE_METADATA = 3000
 MAX_MESSAGE_TEXT = 40_000  # Slack truncates or refuses (msg_too_long) beyond this
 MAX_ATTACHMENTS = 100
 
-# response_url budget (contract section 4).
+# response_url budget (docs/slack.md, response_url).
 RESPONSE_URL_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
 TRIGGER_LIFETIME = 3.0
@@ -1275,7 +1275,7 @@ class FakeSlack:
         elif record.fail_status is not None:
             status, answer = record.fail_status, record.fail_answer
         elif self.now() - record.created > RESPONSE_URL_LIFETIME:
-            # Status and body after 30 minutes are UNCONFIRMED (contract section 14).
+            # Status and body after 30 minutes are UNCONFIRMED (docs/slack.md, response_url).
             status, answer = 404, "expired_url"
         elif record.uses >= RESPONSE_URL_USES:
             # Likewise for the 6th use.
@@ -1313,7 +1313,7 @@ class FakeSlack:
         has_content = any(body.get(key) for key in ("text", "blocks", "attachments"))
         if body.get("delete_original") is True:
             if source is None:
-                # Only a click's response_url can delete (contract section 4).
+                # Only a click's response_url can delete (docs/slack.md, response_url).
                 return 404, "message_not_found", None
             if not has_content:
                 with self._lock:
@@ -1321,7 +1321,7 @@ class FakeSlack:
                 return 200, "ok", source.id
         refused = message_errors(body)
         if refused is not None:
-            # Webhook style: a bare 400 with the code, no details (contract section 7).
+            # Webhook style: a bare 400 with the code, no details (docs/slack.md, Block Kit limits).
             return 400, refused[0], None
         if body.get("delete_original") is True and source is not None:
             with self._lock:

@@ -10,7 +10,7 @@ all use it::
                            base_url=wix.base_url) ...
         assert wix.requests_to("/generate-file-download-url")
 
-It checks requests the way Wix documents them (shared/contracts/wix-media.md) and
+It checks requests the way Wix documents them (docs/wix.md) and
 answers with the documented shapes. Choices where Wix's behaviour is UNCONFIRMED:
 
 - ``Authorization: Bearer <API key>`` is refused with 401 (Wix's code sends keys raw);
@@ -57,7 +57,7 @@ OAUTH_TOKEN: Final = "/oauth2/token"
 _INVALID_JSON: Final = object()
 _PAYLOAD: Final = web.RequestKey("payload", object)
 
-TOKEN_LIFETIME: Final = 14_400  # "Always 14400 (4 hours)" (contract §2.2)
+TOKEN_LIFETIME: Final = 14_400  # "Always 14400 (4 hours)" (docs/wix.md, OAuth client credentials)
 DEFAULT_EXPIRATION_MINUTES: Final = 600
 MAX_EXPIRATION_MINUTES: Final = 525_600
 
@@ -748,7 +748,7 @@ def _violation(
 
 
 def _invalid_request(field_name: str, description: str) -> web.Response:
-    # Real Wix answers carry extra keys such as errorCode (contract §4).
+    # Real Wix answers carry extra keys such as errorCode (docs/wix.md, Errors).
     return web.json_response(
         {
             "message": "Invalid request message",
@@ -794,7 +794,7 @@ def _fault_response(fault: _Fault) -> web.Response:
     body = fault.body
     if body is None:
         if fault.status >= 500:
-            # "System errors are sent empty by design" (contract §4).
+            # "System errors are sent empty by design" (docs/wix.md, Errors).
             body = {"message": "", "details": {}}
         else:
             code, message = _DEFAULT_CODES.get(fault.status, ("UNKNOWN", "Error"))
@@ -815,7 +815,7 @@ def _fault_response(fault: _Fault) -> web.Response:
 def _descriptor(
     file_id: str, *, kind: str, name: str, private: bool, size: int, renditions: Sequence[str]
 ) -> dict[str, object]:
-    """A FileDescriptor shaped like Wix's (contract §3.5). Private files: media URLs empty."""
+    """A FileDescriptor shaped like Wix's (docs/wix.md, File descriptor); private: no media URLs."""
 
     def media_url(url: str) -> str:
         return "" if private else url
@@ -931,7 +931,7 @@ def _descriptor(
     return {
         "id": file_id,
         "displayName": name,
-        "url": url,  # static URL; for a private file it answers 403 (contract §3.1)
+        "url": url,  # static URL; for a private file it answers 403 (docs/wix.md, Private files)
         "parentFolderId": "media-root",
         "hash": secrets.token_hex(16),
         "sizeInBytes": str(size),

@@ -6,8 +6,8 @@
   build_services(settings, retry=FAST_RETRY))`` and serves it with
   ``bot.server.start_http_server`` on 127.0.0.1, port 0. ``medialink`` is the default one.
 - ``MediaLink`` (what those return) sends correctly signed requests built from
-  Slack's documented payload shapes (contract sections 2.1 and 3): form-encoded
-  slash commands and ``payload=`` JSON for shortcuts, block actions and view
+  Slack's payload shapes (docs/slack.md: Slash command payload, Interactivity payloads):
+  form-encoded slash commands and ``payload=`` JSON for shortcuts, block actions and view
   submissions. ``click()`` presses a button found in a posted reply, with that
   element's value and a fresh response_url, as Slack does.
 """
@@ -117,7 +117,7 @@ def command_form(
     channel_name: str = CHANNEL_NAME,
     command: str = "/medialink",
 ) -> str:
-    """A slash command body, field for field as Slack documents it (contract 2.1)."""
+    """A slash command body, as Slack documents it (docs/slack.md, Slash command payload)."""
     return urlencode(
         {
             "token": "gIkuvaNzQIHg97ATvDxqgjtO",
@@ -154,7 +154,7 @@ def message_action_payload(
     user: str = USER_ID,
     channel: str = CHANNEL_ID,
 ) -> Json:
-    """A message shortcut (``type: message_action``), contract 3.1."""
+    """A message shortcut (``type: message_action``), docs/slack.md, message_action."""
     return {
         "type": "message_action",
         "token": "Nj2rfC2hU8mAfgaJLemZgO7H",
@@ -173,7 +173,7 @@ def message_action_payload(
 
 
 def shortcut_payload(*, trigger_id: str, user: str = USER_ID) -> Json:
-    """A global shortcut (``type: shortcut``): no channel, no response_url (contract 3.2)."""
+    """A global shortcut: no channel, no response_url (docs/slack.md, shortcut)."""
     return {
         "type": "shortcut",
         "token": "XXXXXXXXXXXXX",
@@ -197,7 +197,7 @@ def block_actions_payload(
     user: str = USER_ID,
     value: str | None = None,
 ) -> Json:
-    """A click on a button of ``message`` (contract 3.3).
+    """A click on a button of ``message`` (docs/slack.md, block_actions).
 
     For an ephemeral message Slack does not promise ``message`` in the payload, so
     it is left out: the app must work from the action's value, ``container`` and
@@ -247,7 +247,7 @@ def view_submission_payload(
     response_urls: list[Json],
     user: str = USER_ID,
 ) -> Json:
-    """A modal submission (contract 3.4); ``values`` is ``state.values``."""
+    """A modal submission (docs/slack.md, view_submission); ``values`` is ``state.values``."""
     submitted = dict(view)
     submitted["state"] = {"values": {key: dict(value) for key, value in values.items()}}
     submitted["response_urls"] = response_urls

@@ -195,7 +195,7 @@ async def test_video_offers_its_renditions_and_images_do_not(reply: Message) -> 
 async def test_a_private_video_rendition_wix_refuses_falls_back_to_the_original(
     medialink: MediaLink, fake_wix: FakeWix
 ) -> None:
-    """A private file's media URLs are empty (contract 3.1), so storyboard previews can't be
+    """A private file lacks media URLs (docs/wix.md, Private files), so storyboard previews can't be
     told from renditions and may be offered; choosing one still ends with a working link."""
     renditions = ("480p.mp4", "720p.mp4")
     video = fake_wix.add_file(kind="video", private=True, renditions=renditions)

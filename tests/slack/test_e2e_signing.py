@@ -1,4 +1,4 @@
-"""Request signing (contract section 9): only Slack, recently, gets through to Wix."""
+"""Request signing (docs/slack.md): only Slack, recently, gets through to Wix."""
 
 from __future__ import annotations
 

@@ -475,7 +475,7 @@ async def test_unknown_file_is_not_found_as_404(
 async def test_unknown_file_is_not_found_as_400_resource_not_found(
     fake_wix: FakeWix, make_client: ClientFactory
 ) -> None:
-    # Wix documents the rule name, not the status (contract §3.3): both map to NotFoundError.
+    # Only the rule is documented (docs/wix.md, Get File Descriptor): both map to NotFoundError.
     fake_wix.not_found_status = 400
     with pytest.raises(NotFoundError) as caught:
         await make_client().get_file_descriptor("ffffff_nope.jpg")

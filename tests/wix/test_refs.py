@@ -1,4 +1,4 @@
-"""Behaviour of the Wix media reference parser (contract wix-media.md 7, slack.md 2.2)."""
+"""The Wix media reference parser (docs/wix.md, URL forms; docs/slack.md, Text escaping)."""
 
 from __future__ import annotations
 
@@ -40,31 +40,31 @@ def only_rejection(text: str) -> RejectedToken:
     return result.rejected[0]
 
 
-# --- the contract's catalogue ---------------------------------------------------------------
+# --- docs/wix.md, URL forms ---------------------------------------------------------------
 
-# (pasted string, file_id, media_type, filename) — contract 7.2 rows, then 7.1 grammar forms.
+# (pasted string, file_id, media_type, filename) — docs/wix.md, URL forms: numbered, then grammar.
 CATALOGUE: list[tuple[str, str, MediaType, str | None]] = [
-    (  # row 1
+    (  # form 1
         "wix:image://v1/0abec0_b291a9349a0b4da59067f76287e386fb~mv2.jpg/leon.jpg"
         "#originWidth=3024&originHeight=4032",
         IMAGE_ID,
         MediaType.IMAGE,
         "leon.jpg",
     ),
-    (  # row 2: not pure hex
+    (  # form 2: not pure hex
         "wix:image://v1/f6c0f9_tg439f4475a749e181dd14407fdbd37e~mv2.jpg/original-name.jpg"
         "#originWidth=300&originHeight=300",
         "f6c0f9_tg439f4475a749e181dd14407fdbd37e~mv2.jpg",
         MediaType.IMAGE,
         "original-name.jpg",
     ),
-    (  # row 3: no filename segment, ID elided in the source
+    (  # form 3: no filename segment, ID elided in the source
         "wix:image://v1/3c76e2_c53...4ea4~mv2.jpg#originWidth=1000&originHeight=1000",
         "3c76e2_c53...4ea4~mv2.jpg",
         MediaType.IMAGE,
         None,
     ),
-    (  # row 4: video IDs have no extension
+    (  # form 4: video IDs have no extension
         "wix:video://v1/6e6ea4_461425d7e7db4d5487a28e00c5ba6244/"
         "9e6ea4_461425d7e7db4d5487a28e00c5ba6277#posterUri="
         "9e6ea4_461425d7e7db4d5487a28e00c5ba6277f000.jpg&posterWidth=960&posterHeight=540",
@@ -72,55 +72,55 @@ CATALOGUE: list[tuple[str, str, MediaType, str | None]] = [
         MediaType.VIDEO,
         "9e6ea4_461425d7e7db4d5487a28e00c5ba6277",
     ),
-    (  # row 5: trailing `#`
+    (  # form 5: trailing `#`
         "wix:audio://v1/2123bc_6aec991ee66c4c16a783433cc7dca232.mp3/fileUrl.mp3#",
         "2123bc_6aec991ee66c4c16a783433cc7dca232.mp3",
         MediaType.AUDIO,
         "fileUrl.mp3",
     ),
-    (  # row 6: shortened doc example
+    (  # form 6: shortened doc example
         "wix:document://v1/9bec_52fb06ea/filename.xls",
         "9bec_52fb06ea",
         MediaType.DOCUMENT,
         "filename.xls",
     ),
-    (  # row 7: the ID follows `ugd/`
+    (  # form 7: the ID follows `ugd/`
         "wix:document://v1/ugd/2d321c_8011271dcba949cd84faf9dc8b5431f0.pdf/filename.pdf",
         DOCUMENT_ID,
         MediaType.DOCUMENT,
         "filename.pdf",
     ),
-    (  # row 7, the same file without `ugd/`
+    (  # form 7, the same file without `ugd/`
         "wix:document://v1/2d321c_8011271dcba949cd84faf9dc8b5431f0.pdf/filename.pdf",
         DOCUMENT_ID,
         MediaType.DOCUMENT,
         "filename.pdf",
     ),
-    (  # row 7, third example
+    (  # form 7, third example
         "wix:document://v1/ugd/a86acc_9e299f14fe7f448cacfa372dfff1dae7.pdf/Menu.pdf",
         "a86acc_9e299f14fe7f448cacfa372dfff1dae7.pdf",
         MediaType.DOCUMENT,
         "Menu.pdf",
     ),
-    (  # row 8, with an encoded display name
+    (  # form 8, with an encoded display name
         "wix:document://v1/dc45d4_93fab5fbecca4b97919580f4c3cd3346.pdf/Annual%20Report.pdf",
         "dc45d4_93fab5fbecca4b97919580f4c3cd3346.pdf",
         MediaType.DOCUMENT,
         "Annual Report.pdf",
     ),
-    (  # row 9: empty filename
+    (  # form 9: empty filename
         "wix:vector://v1/11062b_e457b873ae5046a0bb21aedc8db8aef2.svg/",
         "11062b_e457b873ae5046a0bb21aedc8db8aef2.svg",
         MediaType.VECTOR,
         None,
     ),
-    (  # row 11
+    (  # form 11
         "https://static.wixstatic.com/media/2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg",
         "2acbb8_66ffafe2e5d04335b968dc73dae5585c~mv2.jpg",
         MediaType.IMAGE,
         None,
     ),
-    (  # row 12: transform, trailing name
+    (  # form 12: transform, trailing name
         "https://static.wixstatic.com/media/e9aa01_7f2531a2b18946e8a5536e801b9fc29f~mv2.jpg"
         "/v1/fill/w_800,h_600,al_c,q_85,enc_avif,quality_auto/"
         "laje-trelicada-unidirecional-e-bidirecional-03.jpg",
@@ -128,7 +128,7 @@ CATALOGUE: list[tuple[str, str, MediaType, str | None]] = [
         MediaType.IMAGE,
         "laje-trelicada-unidirecional-e-bidirecional-03.jpg",
     ),
-    (  # row 13: the trailing name has a different extension
+    (  # form 13: the trailing name has a different extension
         "https://static.wixstatic.com/media/d5f6aa_122238a3853c44fe938ecc1d38f24a0d~mv2.jpg"
         "/v1/fill/w_661,h_440,al_c,q_90,usm_0.66_1.00_0.01/"
         "d5f6aa_122238a3853c44fe938ecc1d38f24a0d~mv2.webp",
@@ -136,64 +136,64 @@ CATALOGUE: list[tuple[str, str, MediaType, str | None]] = [
         MediaType.IMAGE,
         "d5f6aa_122238a3853c44fe938ecc1d38f24a0d~mv2.webp",
     ),
-    (  # row 14: old-style ID
+    (  # form 14: old-style ID
         "https://static.wixstatic.com/media/5cc69183e7954e2c9760fa2383870992.jpg",
         "5cc69183e7954e2c9760fa2383870992.jpg",
         MediaType.IMAGE,
         None,
     ),
-    (  # row 16
+    (  # form 16
         "https://video.wixstatic.com/video/4acbb8_5646ee01a5524905af4f2e7c567cbbce/240p/mp4/file.mp4",
         VIDEO_ID,
         MediaType.VIDEO,
         None,
     ),
-    (  # row 16, `…/file`
+    (  # form 16, `…/file`
         "https://video.wixstatic.com/video/4acbb8_5646ee01a5524905af4f2e7c567cbbce/file",
         VIDEO_ID,
         MediaType.VIDEO,
         None,
     ),
-    (  # row 16, storyboard
+    (  # form 16, storyboard
         "https://video.wixstatic.com/video/4acbb8_5646ee01a5524905af4f2e7c567cbbce"
         "/storyboard/144p/mp4/file.mp4",
         VIDEO_ID,
         MediaType.VIDEO,
         None,
     ),
-    (  # row 17
+    (  # form 17
         "https://video.wixstatic.com/video/8fd47a_61de9ebf0ad64f0fa93d72e4279551f7/1080p/mp4/file.mp4",
         "8fd47a_61de9ebf0ad64f0fa93d72e4279551f7",
         MediaType.VIDEO,
         None,
     ),
-    (  # row 18
+    (  # form 18
         "https://files.wix.com/site/media/video/4acbb8_5646ee01a5524905af4f2e7c567cbbce"
         "/bee66e94-91b6-4ff2-b0b8-236c95361027/repackage/hls",
         VIDEO_ID,
         MediaType.VIDEO,
         None,
     ),
-    (  # row 19
+    (  # form 19
         "https://music.wixstatic.com/mp3/b29e13_10fe0bcdbd5f406290b1dcfe1dbf291b.mp3",
         "b29e13_10fe0bcdbd5f406290b1dcfe1dbf291b.mp3",
         MediaType.AUDIO,
         None,
     ),
-    (  # row 19, the SDK's host
+    (  # form 19, the SDK's host
         "https://static.wixstatic.com/mp3/b29e13_10fe0bcdbd5f406290b1dcfe1dbf291b.mp3",
         "b29e13_10fe0bcdbd5f406290b1dcfe1dbf291b.mp3",
         MediaType.AUDIO,
         None,
     ),
-    (  # row 20
+    (  # form 20
         "https://bc039413-b629-4485-81f6-45112da50757.usrfiles.com/ugd/"
         "bc0394_199aaf04412a41fda293ff8be9502807.pdf",
         "bc0394_199aaf04412a41fda293ff8be9502807.pdf",
         MediaType.DOCUMENT,
         None,
     ),
-    (  # row 21: drop the query, `dn` is the display name
+    (  # form 21: drop the query, `dn` is the display name
         "https://02cf0076-07a2-4021-a4e3-9c08d9200afc.filesusr.com/ugd/"
         "983be4_8db884adabd44b608e6ab8ab33bed973.xlsx"
         "?dn=CATALOGO%20MINORISTAA%20IMPORT%201.xlsx&fbclid=IwAR2x8Kq0",
@@ -201,64 +201,64 @@ CATALOGUE: list[tuple[str, str, MediaType, str | None]] = [
         MediaType.DOCUMENT,
         "CATALOGO MINORISTAA IMPORT 1.xlsx",
     ),
-    (  # row 22: custom domain
+    (  # form 22: custom domain
         "https://www.bhrdca.com.au/_files/ugd/23872a_b03334bc0f454b80bd4ab3ae7bc0ca84.pdf",
         "23872a_b03334bc0f454b80bd4ab3ae7bc0ca84.pdf",
         MediaType.DOCUMENT,
         None,
     ),
-    (  # row 23 (pattern only in the contract)
+    (  # form 23 (a pattern only, docs/wix.md)
         "https://jane.wixsite.com/portfolio/_files/ugd/23872a_b03334bc0f454b80bd4ab3ae7bc0ca84.pdf",
         "23872a_b03334bc0f454b80bd4ab3ae7bc0ca84.pdf",
         MediaType.DOCUMENT,
         None,
     ),
-    (  # row 24
+    (  # form 24
         "https://static.wixstatic.com/ugd/298855_0050acb8726842f7b7ca13ec829f5ebf.pdf",
         "298855_0050acb8726842f7b7ca13ec829f5ebf.pdf",
         MediaType.DOCUMENT,
         None,
     ),
-    (  # row 24 with `?dn=`
+    (  # form 24 with `?dn=`
         "https://static.wixstatic.com/ugd/298855_0050acb8726842f7b7ca13ec829f5ebf.pdf"
         "?dn=Price%20list%202024.pdf",
         "298855_0050acb8726842f7b7ca13ec829f5ebf.pdf",
         MediaType.DOCUMENT,
         "Price list 2024.pdf",
     ),
-    (  # row 25
+    (  # form 25
         "https://docs.wixstatic.com/ugd/909b12_1a67fad1ddfd4b2899851ea43dda30e8.txt",
         "909b12_1a67fad1ddfd4b2899851ea43dda30e8.txt",
         MediaType.DOCUMENT,
         None,
     ),
-    (  # row 26
+    (  # form 26
         "https://static.wixstatic.com/shapes/0e0ac5_28d83eb7d9a4476e9700ce3a03f5a414.svg",
         "0e0ac5_28d83eb7d9a4476e9700ce3a03f5a414.svg",
         MediaType.VECTOR,
         None,
     ),
-    (  # row 27: signed download link
+    (  # form 27: signed download link
         "https://download-files.wixmp.com/ugd/36e0da_671cc93711c54abb91a25823df0aa548.pdf"
         f"?token={FAKE_JWT}",
         "36e0da_671cc93711c54abb91a25823df0aa548.pdf",
         MediaType.DOCUMENT,
         None,
     ),
-    (  # row 27, /media/
+    (  # form 27, /media/
         "https://download-files.wixmp.com/media/"
         f"2acbb8_00668eb74c164439951039ca3a2ae54a~mv2_d_6031_4456_s_4_2.jpg?token={FAKE_JWT}",
         "2acbb8_00668eb74c164439951039ca3a2ae54a~mv2_d_6031_4456_s_4_2.jpg",
         MediaType.IMAGE,
         None,
     ),
-    (  # row 27, /raw/
+    (  # form 27, /raw/
         f"https://download-files.wixmp.com/raw/{VIDEO_ID}?token={FAKE_JWT}",
         VIDEO_ID,
         MediaType.VIDEO,
         None,
     ),
-    (  # row 27, /archives/
+    (  # form 27, /archives/
         "https://download-files.wixmp.com/archives/"
         f"36e0da_771cc93711c54abb91a25823df0aa548.zip?token={FAKE_JWT}",
         "36e0da_771cc93711c54abb91a25823df0aa548.zip",
@@ -416,7 +416,7 @@ def test_built_in_shape_is_rejected() -> None:
     ],
 )
 def test_video_poster_frame_is_rejected_naming_the_video(text: str) -> None:
-    # Contract 7.2 row 15; stripping `f00N.jpg` is an UNCONFIRMED rule.
+    # docs/wix.md, URL forms, form 15; stripping `f00N.jpg` is an UNCONFIRMED rule.
     rejection = only_rejection(text)
     assert "poster image of a video" in rejection.reason
     assert VIDEO_ID in rejection.reason
@@ -722,7 +722,7 @@ def hex_text(size: int) -> st.SearchStrategy[str]:
 
 @st.composite
 def id_body(draw: st.DrawFn) -> str:
-    """32 hex characters, sometimes with a few non-hex letters as in contract 7.2 row 2."""
+    """32 hex characters, sometimes with non-hex letters (docs/wix.md, URL forms, form 2)."""
     body = list(draw(hex_text(32)))
     for index in draw(st.lists(st.integers(0, 31), max_size=3)):
         body[index] = draw(st.sampled_from("ghijklmnopqrstuvwxyz"))
