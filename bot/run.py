@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 
@@ -13,9 +14,9 @@ from bot.server import (
     STOP_GRACE,
     start_http_server,
     start_socket_mode,
-    wait_for_stop_signal,
+    stop_signals,
 )
-from bot.services import build_services
+from bot.services import Services, build_services
 
 logger = logging.getLogger(__name__)
 
@@ -31,40 +32,45 @@ def freeze_start_up_objects() -> None:
 async def serve(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM. Raises ``StartUpRefused``, before listening or
     connecting, when Slack refuses a token or cannot be reached."""
-    await refuse_unless_ready(settings)
-    services = build_services(settings)
+    with stop_signals() as stop:
+        await refuse_unless_ready(settings)
+        services = build_services(settings)
+        try:
+            await _serve(settings, services, stop)
+        finally:
+            await services.aclose()
+            logger.info("MediaLink stopped")
+
+
+async def _serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     dispatcher = Dispatcher()
     app = build_app(settings, services, dispatcher)
     freeze_start_up_objects()
+    if settings.slack_app_token is not None:
+        handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
+        logger.info("MediaLink is connected to Slack over Socket Mode")
+        try:
+            await stop.wait()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+            cut_off = await dispatcher.finish(STOP_GRACE)
+            if cut_off:
+                logger.warning("stopped with %d replies unfinished", cut_off)
+        return
+    secret = settings.slack_signing_secret
+    server = await start_http_server(
+        app,
+        dispatcher,
+        signing_secret=secret.get_secret_value() if secret is not None else "",
+        host=settings.host,
+        port=settings.port,
+    )
+    logger.info(
+        "MediaLink is listening on %s:%d (POST /slack/events, GET /healthz)",
+        settings.host,
+        server.port,
+    )
     try:
-        if settings.slack_app_token is not None:
-            handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
-            logger.info("MediaLink is connected to Slack over Socket Mode")
-            try:
-                await wait_for_stop_signal()
-            finally:
-                await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
-                cut_off = await dispatcher.finish(STOP_GRACE)
-                if cut_off:
-                    logger.warning("stopped with %d replies unfinished", cut_off)
-        else:
-            secret = settings.slack_signing_secret
-            server = await start_http_server(
-                app,
-                dispatcher,
-                signing_secret=secret.get_secret_value() if secret is not None else "",
-                host=settings.host,
-                port=settings.port,
-            )
-            logger.info(
-                "MediaLink is listening on %s:%d (POST /slack/events, GET /healthz)",
-                settings.host,
-                server.port,
-            )
-            try:
-                await wait_for_stop_signal()
-            finally:
-                await server.close()
+        await stop.wait()
     finally:
-        await services.aclose()
-        logger.info("MediaLink stopped")
+        await server.close()  # the dispatcher finishes the work in hand first

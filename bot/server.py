@@ -9,8 +9,10 @@ listener, no error handler, no outbound request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -141,13 +143,16 @@ async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHan
     return handler
 
 
-async def wait_for_stop_signal() -> None:
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM while the block runs. Installed before anything
+    connects, so a stop that arrives during start-up is a clean stop, not a kill."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
