@@ -70,6 +70,7 @@ def run(bench: Bench, plan: Plan) -> dict[str, Any]:
     flood_done: list[float] = []
     before_last: list[bool] = []
     queued_at_send: list[int] = []
+    ahead: list[float] = []  # seconds between the other member's reply and the flood's last
     problems: list[str] = []
     flood_calls = 0
     try:
@@ -112,6 +113,8 @@ def run(bench: Bench, plan: Plan) -> dict[str, Any]:
                 flood_done.append(last - min(sent.t_send))
                 other_at = other_done.completed.get(other.response_urls[0])
                 before_last.append(other_at is not None and other_at < last)
+                if other_at is not None:
+                    ahead.append(last - other_at)
             time.sleep(plan.fairness_period)  # an empty window for the next run
     finally:
         bench.stop(app)
@@ -133,6 +136,7 @@ def run(bench: Bench, plan: Plan) -> dict[str, Any]:
         "flood_done_s": median(flood_done),
         "flood_done_s_range": list(spread(flood_done)),
         "other_before_flood_end": before_last,
+        "other_ahead_of_flood_end_s": median(ahead),
         "targets": {
             "other_member_within_5s_before_flood_ends": bool(during)
             and len(during) == plan.runs

@@ -420,10 +420,12 @@ def _fairness(fair: dict[str, Any]) -> list[str]:
             ],
         ),
         "",
-        f"The flood made {fair['flood_wix_calls']} Wix calls; when the other member's command "
+        f"{fair['flood_wix_calls']} Wix calls in all (the other member's included); "
+        "when the other member's command "
         f"went out, {_num(fair['flood_calls_not_yet_made_at_send'])} of them had not reached "
         "Wix yet (median). Other member's reply before the flood's last, per run: "
-        f"{', '.join('yes' if early else 'no' for early in fair['other_before_flood_end'])}. "
+        f"{', '.join('yes' if early else 'no' for early in fair['other_before_flood_end'])} "
+        f"(median {_num(fair['other_ahead_of_flood_end_s'])} s ahead of it). "
         f"Per-member quota raised to {fair['user_files_per_minute']} files a minute, so "
         "every flood command is accepted.",
         "",
