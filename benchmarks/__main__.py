@@ -18,12 +18,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import ack, fanout, footprint, parser, report, throughput, whatif
+from benchmarks import (
+    ack,
+    fairness,
+    fanout,
+    footprint,
+    parser,
+    report,
+    throughput,
+    unsigned,
+    whatif,
+)
 from benchmarks.harness import RESULTS_DIR, Bench, running_fakes
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.plan import FULL, QUICK, Plan
 
-SECTIONS = ("parser", "startup", "ack", "fanout", "limiter", "throughput", "whatif", "memory")
+SECTIONS = (
+    "parser",
+    "startup",
+    "ack",
+    "fanout",
+    "limiter",
+    "throughput",
+    "whatif",
+    "memory",
+    "unsigned",
+    "fairness",
+)
 _FILES_IN_POOL = 60
 
 _TARGETS = {
@@ -37,6 +58,16 @@ _TARGETS = {
     ("limiter", "limiter_keeps_calls_within_bound"): "2. Wix calls within the limiter's bound",
     ("memory", "memory_growth_bounded"): "4. memory growth bounded",
     ("parser", "parser_linear"): "5. parser cost linear (k <= 1.15 in time ~ size^k)",
+    ("unsigned", "unsigned_all_401"): "7. every unsigned request answered 401",
+    ("unsigned", "unsigned_reached_nothing"): (
+        "7. no unsigned request reached Bolt (no Wix call, no response_url post)"
+    ),
+    ("unsigned", "signed_ack_p99_under_100ms_during_flood"): (
+        "7. signed acks' p99 < 100 ms during the unsigned flood"
+    ),
+    ("fairness", "other_member_within_5s_before_flood_ends"): (
+        "8. another member's link within 5 s, before the flood's last reply"
+    ),
 }
 
 
@@ -61,6 +92,8 @@ def _section(bench: Bench, plan: Plan, name: str) -> dict[str, Any]:
         "throughput": lambda: throughput.run(bench, plan),
         "whatif": lambda: whatif.run(bench, plan),
         "memory": lambda: footprint.run_memory(bench, plan),
+        "unsigned": lambda: unsigned.run(bench, plan),
+        "fairness": lambda: fairness.run(bench, plan),
     }
     return runners[name]()
 

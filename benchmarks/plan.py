@@ -49,6 +49,23 @@ class Plan:
     whatif_runs: int = 3
     whatif_levels: tuple[int, ...] = (10, 50, 200)
 
+    # 7. Unsigned requests: bursts of 900 KiB bodies with a bad signature, next to signed
+    # one-file commands (Wix at ack_wix_latency).
+    unsigned_kib: int = 900
+    unsigned_count: int = 20  # unsigned requests per burst
+    unsigned_signed: int = 10  # signed commands per burst
+    unsigned_rounds: int = 3  # rounds per run
+
+    # 8. Fairness: one member's flood in a limiter of fairness_limit calls per period,
+    # and another member's one-file command fairness_delay seconds after it.
+    fairness_limit: int = 20
+    fairness_period: float = 1.0
+    fairness_flood_commands: int = 6
+    fairness_flood_files: int = 40
+    fairness_delay: float = 1.0
+    fairness_idle_samples: int = 3  # per run
+    fairness_user_files: int = 1000  # MEDIALINK_USER_FILES_PER_MINUTE: the flood is accepted
+
     skip_by_default: tuple[str, ...] = ()  # sections left out unless named with --only
 
 
@@ -77,5 +94,12 @@ QUICK = Plan(
     parser_min_seconds=0.03,
     parser_repeats=3,
     whatif_runs=1,
+    unsigned_count=10,
+    unsigned_signed=5,
+    unsigned_rounds=1,
+    fairness_flood_commands=3,
+    fairness_flood_files=20,
+    fairness_delay=0.5,
+    fairness_idle_samples=1,
     skip_by_default=("whatif",),
 )

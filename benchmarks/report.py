@@ -315,6 +315,11 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
 
+    if "unsigned" in sections:
+        out += _unsigned(sections["unsigned"])
+    if "fairness" in sections:
+        out += _fairness(sections["fairness"])
+
     targets = results.get("targets", {})
     if targets:
         out += [
@@ -328,3 +333,100 @@ def render(results: dict[str, Any]) -> str:
         out += ["## Problems seen", "", *[f"- {problem}" for problem in problems], ""]
     out.append(f"Total time: {results['seconds']:.0f} s.")
     return "\n".join(out) + "\n"
+
+
+def _p50_p99(summary: dict[str, float]) -> str:
+    return f"{_num(summary['p50_ms'])} / {_num(summary['p99_ms'])}"
+
+
+def _unsigned(uns: dict[str, Any]) -> list[str]:
+    statuses = ", ".join(f"{count} x {status}" for status, count in uns["statuses"].items())
+    return [
+        f"## 7. Unsigned requests ({uns['body_kib']} KiB of `http://`, a wrong signature; "
+        f"bursts of {uns['unsigned_per_burst']} next to {uns['signed_per_burst']} signed "
+        f"one-file commands; Wix {uns['wix_latency_s'] * 1000:.0f} ms)",
+        "",
+        table(
+            ["", "p50 / p99 ms", "max ms", "samples"],
+            [
+                [
+                    "unsigned: sent → 401 (body upload included)",
+                    _p50_p99(uns["refused_ms"]),
+                    uns["refused_ms"]["max_ms"],
+                    int(uns["refused_ms"]["n"]),
+                ],
+                [
+                    "signed ack, alone",
+                    _p50_p99(uns["signed_alone_ms"]),
+                    uns["signed_alone_ms"]["max_ms"],
+                    int(uns["signed_alone_ms"]["n"]),
+                ],
+                [
+                    "signed ack, during the unsigned burst",
+                    _p50_p99(uns["signed_during_flood_ms"]),
+                    uns["signed_during_flood_ms"]["max_ms"],
+                    int(uns["signed_during_flood_ms"]["n"]),
+                ],
+                [
+                    "`GET /healthz`, idle app",
+                    _p50_p99(uns["healthz_idle_ms"]),
+                    uns["healthz_idle_ms"]["max_ms"],
+                    int(uns["healthz_idle_ms"]["n"]),
+                ],
+                [
+                    "`GET /healthz`, during unsigned bursts",
+                    _p50_p99(uns["healthz_during_flood_ms"]),
+                    uns["healthz_during_flood_ms"]["max_ms"],
+                    int(uns["healthz_during_flood_ms"]["n"]),
+                ],
+            ],
+        ),
+        "",
+        f"{uns['unsigned_sent']} unsigned requests over {uns['bursts']} rounds: {statuses}; "
+        f"app CPU {_num(uns['cpu_ms_per_unsigned'])} ms per unsigned request (from /proc, "
+        "unsigned bursts alone); "
+        f"{uns['signed_acks_overlapping_flood']} of "
+        f"{int(uns['signed_during_flood_ms']['n'])} signed commands sent before the "
+        "burst's last 401. Canaries (a file and a response_url in every unsigned body): "
+        f"{uns['canary_wix_calls']} Wix calls, {uns['canary_response_url_posts']} posts.",
+        "",
+    ]
+
+
+def _fairness(fair: dict[str, Any]) -> list[str]:
+    return [
+        f"## 8. Fairness (limiter {fair['limit']} calls per {fair['period_s']:g} s; one "
+        f"member sends {fair['flood_commands']} commands x {fair['flood_files_per_command']} "
+        f"files at once, another a one-file command {fair['delay_s']:g} s later)",
+        "",
+        table(
+            ["", "median", "range"],
+            [
+                [
+                    "other member's reply, idle app (ms)",
+                    fair["idle_reply_ms"],
+                    _range(fair["idle_reply_ms_range"]),
+                ],
+                [
+                    "other member's reply, during the flood (ms)",
+                    fair["during_reply_ms"],
+                    _range(fair["during_reply_ms_range"]),
+                ],
+                [
+                    "flood: sent → its last reply (s)",
+                    fair["flood_done_s"],
+                    _range(fair["flood_done_s_range"]),
+                ],
+            ],
+        ),
+        "",
+        f"{fair['flood_wix_calls']} Wix calls in all (the other member's included); "
+        "when the other member's command "
+        f"went out, {_num(fair['flood_calls_not_yet_made_at_send'])} of them had not reached "
+        "Wix yet (median). Other member's reply before the flood's last, per run: "
+        f"{', '.join('yes' if early else 'no' for early in fair['other_before_flood_end'])} "
+        f"(median {_num(fair['other_ahead_of_flood_end_s'])} s ahead of it). "
+        f"Per-member quota raised to {fair['user_files_per_minute']} files a minute, so "
+        "every flood command is accepted.",
+        "",
+    ]

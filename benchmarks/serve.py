@@ -84,6 +84,7 @@ async def serve_medialink(
                 default_expiry=settings.medialink_default_expiry,
                 max_expiry=settings.medialink_max_expiry,
                 default_redirect_url=settings.medialink_expiration_redirect_url,
+                user_files_per_minute=settings.medialink_user_files_per_minute,
             ),
             max_refs=settings.medialink_max_refs,
         )
