@@ -49,10 +49,10 @@ ORIGINAL = SRC_ASSET_KEY  # the original file
 # up to 100 in a call; more than 20 would not fit a reply's row of buttons anyway).
 MAX_RENDITIONS = 20
 DEFAULT_USER_FILES_PER_MINUTE = 100  # per member, in any rolling minute
-# generate() calls under way at once. A request waits at most a few minutes, and the
-# budget is 180 calls a minute, so more than this would only queue to fail; bursts of
-# about a hundred one-file commands still all go through.
-MAX_PENDING_REQUESTS = 128
+# generate() calls under way at once: a bound on memory, not on fairness (the limiter's
+# round-robin and deadlines do that). A burst of a few hundred one-file commands, as a
+# large workspace can send, all goes through; beyond it a request fails at once.
+MAX_PENDING_REQUESTS = 1000
 # Seconds a request's Wix calls may wait for the rate limiter when the caller names no
 # deadline: long enough to ride out one member's 100-file burst, short enough that
 # someone waiting at a terminal hears back.
