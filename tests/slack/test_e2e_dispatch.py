@@ -135,3 +135,18 @@ async def test_a_member_over_their_file_quota_is_told_how_long_to_wait(
     # Another member is not held to the first one's quota.
     other = await medialink.command(wix_url(fake_wix.add_file()), user="U0BOB0002")
     assert (await medialink.reply(other)).button_urls()
+
+
+async def test_a_button_over_the_quota_says_so_under_the_reply_and_keeps_it(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    medialink = await make_medialink(medialink_user_files_per_minute=2, medialink_max_refs=2)
+    sent = await medialink.command(f"{wix_url(fake_wix.add_file())} {wix_url(fake_wix.add_file())}")
+    reply = await medialink.reply(sent)
+    calls_before = len(generate_bodies(fake_wix))
+    click = await medialink.click(reply, "medialink_regenerate")
+    notice = await medialink.reply(click)
+    assert "You've asked for 4 files in the last minute (the limit is 2)" in notice.text
+    await medialink.settle()
+    assert len(generate_bodies(fake_wix)) == calls_before
+    assert not medialink.slack.message(reply.id).deleted  # the links are still there

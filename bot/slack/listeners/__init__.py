@@ -79,12 +79,6 @@ async def fresh_link_reply(
     return render_reply(deps, results, LinkState.for_request(user_id, refs, options), rejected)
 
 
-async def remade_link_reply(deps: SlackDeps, state: LinkState) -> list[Message]:
-    """A button's links made again, rendered with buttons; ``WixBusyError`` when
-    MediaLink takes on no more work for this person now."""
-    return render_reply(deps, await links_for_state(deps.links, state), state, ())
-
-
 def render_reply(
     deps: SlackDeps,
     results: Sequence[FileLinks],

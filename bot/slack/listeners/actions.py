@@ -28,7 +28,7 @@ from bot.slack.listeners import (
     SlackDeps,
     channel_id_of,
     links_for_state,
-    remade_link_reply,
+    render_reply,
     user_id_of,
 )
 from bot.slack.messages import (
@@ -53,6 +53,7 @@ from bot.slack.render import (
     render_shared_reply,
 )
 from bot.wix.fairness import WixBusyError
+from bot.wix.links import FileLinks
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
@@ -97,6 +98,24 @@ async def clicked_state(
         return None
 
 
+async def clicked_links(
+    deps: SlackDeps,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> tuple[LinkState, list[FileLinks]] | None:
+    """The clicked button's state and its links made again, or None after telling the
+    person why not (a stale button, or MediaLink taking on no more work for them now)."""
+    state = await clicked_state(deps, body, respond, client)
+    if state is None:
+        return None
+    try:
+        return state, await links_for_state(deps.links, state)
+    except WixBusyError as busy:
+        await tell(describe_error(busy), body, respond, client)
+        return None
+
+
 async def acknowledge_link(ack: AsyncAck) -> None:
     await ack()
 
@@ -111,16 +130,12 @@ async def remake_links(
     """Regenerate, a new expiry, or other renditions: the state says which; replace in place."""
     await ack()
     deps = deps_of(context)
-    state = await clicked_state(deps, body, respond, client)
-    if state is None:
+    clicked = await clicked_links(deps, body, respond, client)
+    if clicked is None:
         return
-    try:
-        messages = await remade_link_reply(deps, state)
-    except WixBusyError as busy:
-        await tell(describe_error(busy), body, respond, client)
-        return
+    state, results = clicked
     await deliver_ephemeral(
-        messages,
+        render_reply(deps, results, state, ()),
         respond=respond,
         client=client,
         channel_id=channel_id_of(body),
@@ -141,14 +156,11 @@ async def share_in_channel(
     if not deps.share_enabled:  # the button is hidden then; this is a forged or old click
         await tell(SHARE_DISABLED, body, respond, client)
         return
-    state = await clicked_state(deps, body, respond, client)
-    if state is None:
+    clicked = await clicked_links(deps, body, respond, client)
+    if clicked is None:
         return
-    try:
-        results = [result for result in await links_for_state(deps.links, state) if result.ok]
-    except WixBusyError as busy:
-        await tell(describe_error(busy), body, respond, client)
-        return
+    state, made = clicked
+    results = [result for result in made if result.ok]
     if not results:
         await tell(NOTHING_TO_SHARE, body, respond, client)
         return
@@ -170,15 +182,10 @@ async def send_copy_to_dm(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    deps = deps_of(context)
-    state = await clicked_state(deps, body, respond, client)
-    if state is None:
+    clicked = await clicked_links(deps_of(context), body, respond, client)
+    if clicked is None:
         return
-    try:
-        results = await links_for_state(deps.links, state)
-    except WixBusyError as busy:
-        await tell(describe_error(busy), body, respond, client)
-        return
+    state, results = clicked
     delivery = await send_to_dm(render_dm_copy(results), client=client, user_id=state.user_id)
     await tell(DM_SENT if delivery.complete else DM_FAILED, body, respond, client)
 
