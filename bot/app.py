@@ -91,12 +91,16 @@ def report_listener_error(
 
 
 def _response_url(body: dict[str, Any]) -> str | None:
+    # Shape-checked at every step: this runs in the error handler, which must not fail.
     url = body.get("response_url")
     if isinstance(url, str):
         return url
-    urls = body.get("response_urls") or (body.get("view") or {}).get("response_urls") or []
-    first = urls[0] if urls and isinstance(urls[0], dict) else {}
-    url = first.get("response_url")
+    view = body.get("view")
+    urls = body.get("response_urls") or (
+        view.get("response_urls") if isinstance(view, dict) else None
+    )
+    first = urls[0] if isinstance(urls, list) and urls else None
+    url = first.get("response_url") if isinstance(first, dict) else None
     return url if isinstance(url, str) else None
 
 
