@@ -37,6 +37,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.slack.messages import BUSY
 from bot.slack.respond import SessionRespond
 
 logger = logging.getLogger("bot.slack")
@@ -195,8 +196,10 @@ class Dispatcher:
         give_way_limit: float = GIVE_WAY_LIMIT,
         calm: float = CALM,
         max_running: int = MAX_RUNNING,
+        busy_text: str = BUSY,
     ) -> None:
         self.pending = PendingAcks(calm)
+        self.busy_text = busy_text
         self.give_way_limit = give_way_limit
         self.max_running = max_running
         self._running: set[asyncio.Task[None]] = set()  # listener work after its ack
@@ -255,6 +258,13 @@ class Dispatcher:
             ack = kwargs.get("ack")
             if not isinstance(ack, ListenerAck):  # the request middleware did not run
                 raise TypeError("MediaLink's request middleware must run before listeners")
+            if self.saturated:
+                # Checked and counted in one step (no await between): the cap holds. A
+                # slash command shows the text; what Slack shows for other payloads is
+                # UNCONFIRMED (docs/slack.md, Acknowledging).
+                logger.warning("busy: turned a request away (%d running)", len(self._running))
+                await ack(text=self.busy_text)
+                return None
             work = ack.work = asyncio.create_task(self._run_to_the_end(listener, kwargs, ack))
             self._running.add(work)
             work.add_done_callback(self._running.discard)
@@ -294,7 +304,7 @@ class Dispatcher:
 
     def respond(self, response_url: str) -> SessionRespond:
         """``respond()`` for ``response_url`` over the one shared HTTP session."""
-        return SessionRespond(response_url=response_url, session=self._webhook_session())
+        return SessionRespond(response_url=response_url, session=self._webhook_session)
 
     def _webhook_session(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running loop; closed by ``finish``.

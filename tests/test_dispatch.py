@@ -99,7 +99,7 @@ async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> 
         connector = aiohttp.TCPConnector(limit=1)  # one connection: the posts must share it
         async with aiohttp.ClientSession(connector=connector) as session:
             for url in (first, second):
-                answer = await SessionRespond(response_url=url, session=session)(
+                answer = await SessionRespond(response_url=url, session=lambda: session)(
                     "links", response_type="ephemeral", unfurl_links=False, unfurl_media=False
                 )
                 assert answer.status_code == 200

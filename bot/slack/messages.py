@@ -181,8 +181,15 @@ def missing_keys_note(invalid_keys: Sequence[str]) -> str:
     return f"Wix has no {shown}{more} for this file; the rest are here."
 
 
+MAX_PROBLEMS_SHOWN = 10
+
+
 def option_problems(problems: Sequence[str]) -> str:
-    lines = "\n".join(f"• {_sentence(problem)}" for problem in problems)
+    """The problems with a command, the first ten of them, and where to find examples."""
+    shown = [f"• {_sentence(problem)}" for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        shown.append(f"• …and {len(problems) - MAX_PROBLEMS_SHOWN} more.")
+    lines = "\n".join(shown)
     return f"I could not use that command:\n{lines}\n\nType `{COMMAND} help` for examples."
 
 

@@ -20,8 +20,6 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.slack.messages import BUSY
-
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
     from bot.slack.listeners import SlackDeps
@@ -77,8 +75,8 @@ def describe_request(body: Mapping[str, Any]) -> str:
 
 
 class RequestContext(AsyncMiddleware):
-    """Name the request, remember it for the listener's logs, turn it away when MediaLink
-    is saturated, and give listeners MediaLink's ``ack()``, ``respond()`` and deps.
+    """Name the request, remember it for the listener's logs, and give listeners
+    MediaLink's ``ack()``, ``respond()`` and deps.
 
     A class, not a function: Bolt calls a class's ``async_process`` directly, while a
     function middleware has its arguments built for every request, on the way to the ack.
@@ -104,11 +102,6 @@ class RequestContext(AsyncMiddleware):
             channel_id=context.channel_id,
         )
         current_request.set(info)
-        if self.dispatcher.saturated:
-            # A slash command shows this text to the person; other payloads are acked
-            # (what Slack shows for a text ack there is UNCONFIRMED: docs/slack.md).
-            logger.warning("busy: turned away %s", info.describe())
-            return BoltResponse(status=200, body=BUSY)
         context[DEPS_KEY] = self.deps
         context["ack"] = self.dispatcher.new_ack(
             req, lambda: logger.info("acked %s", info.describe())

@@ -6,7 +6,7 @@ handshake to Slack in production), for every post; this reuses one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -16,9 +16,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 
 class SessionRespond(AsyncRespond):
-    """Posts to one response_url through a shared ``aiohttp.ClientSession``."""
+    """Posts to one response_url through a shared ``aiohttp.ClientSession``, asked of
+    ``session`` at the first post (so a request that never posts opens nothing)."""
 
-    def __init__(self, *, response_url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(self, *, response_url: str, session: Callable[[], aiohttp.ClientSession]) -> None:
         super().__init__(response_url=response_url)
         self.session = session
 
@@ -34,7 +35,7 @@ class SessionRespond(AsyncRespond):
         unfurl_media: bool | None = None,
     ) -> WebhookResponse:
         assert self.response_url is not None  # noqa: S101 - set in __init__
-        client = AsyncWebhookClient(url=self.response_url, session=self.session)
+        client = AsyncWebhookClient(url=self.response_url, session=self.session())
         return await client.send(
             text=text,
             blocks=[dict(block) for block in blocks] if blocks is not None else None,

@@ -404,3 +404,14 @@ async def test_names_with_brackets_and_accents_still_reach_wix(
     await reply_to(medialink, f'{wix_url(file_id)} name="Résumé \u2013 2024 (final).pdf"')
     [body] = generate_bodies(fake_wix)
     assert body["downloadFileName"] == "Résumé \u2013 2024 (final).pdf"
+
+
+async def test_many_option_problems_are_summed_up_and_the_help_line_stays(
+    medialink: MediaLink,
+) -> None:
+    sent = await medialink.command(" ".join(["-x"] * 5000))
+    assert sent.response.status_code == 200
+    text = ack_text(sent)
+    assert "…and 4990 more." in text
+    assert text.count("I don't know the option") == 10
+    assert "help` for examples" in text
