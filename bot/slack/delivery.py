@@ -22,6 +22,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.slack.respond import SessionRespond
+
 Message = dict[str, Any]
 
 logger = logging.getLogger(__name__)
@@ -110,11 +112,10 @@ async def delete_original(respond: AsyncRespond | None) -> bool:
         return False
     # Exactly {"delete_original": true}, as Slack documents it: respond() would add an
     # empty "text", which a strict endpoint may refuse (no_text).
-    client = AsyncWebhookClient(
-        url=respond.response_url,
-        proxy=respond.proxy,
-        ssl=respond.ssl,
-        session=getattr(respond, "session", None),  # SessionRespond's shared session
+    client = (
+        respond.webhook()
+        if isinstance(respond, SessionRespond)
+        else AsyncWebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
     )
     try:
         response = await client.send_dict({"delete_original": True})

@@ -23,6 +23,11 @@ class SessionRespond(AsyncRespond):
         super().__init__(response_url=response_url)
         self.session = session
 
+    def webhook(self) -> AsyncWebhookClient:
+        """A webhook client for this response_url over the shared session."""
+        assert self.response_url is not None  # noqa: S101 - set in __init__
+        return AsyncWebhookClient(url=self.response_url, session=self.session())
+
     async def __call__(  # type: ignore[override]  # the keyword subset MediaLink uses
         self,
         text: str = "",
@@ -34,9 +39,7 @@ class SessionRespond(AsyncRespond):
         unfurl_links: bool | None = None,
         unfurl_media: bool | None = None,
     ) -> WebhookResponse:
-        assert self.response_url is not None  # noqa: S101 - set in __init__
-        client = AsyncWebhookClient(url=self.response_url, session=self.session())
-        return await client.send(
+        return await self.webhook().send(
             text=text,
             blocks=[dict(block) for block in blocks] if blocks is not None else None,
             response_type=response_type,
