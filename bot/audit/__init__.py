@@ -1,0 +1,88 @@
+"""The audit trail: a record of every link MediaLink made and every request it refused.
+
+A record never holds a signed URL, a link token or a response_url: it must not become
+a way in. The Slack and CLI layers build ``AuditEvent``s and hand them to an
+``AuditTrail``; only ``bot.audit`` talks to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class Entry(StrEnum):
+    """Where a request came in. Buttons are ``button:<action>``, built by ``button()``."""
+
+    COMMAND = "command"
+    MESSAGE_SHORTCUT = "message_shortcut"
+    GLOBAL_SHORTCUT = "global_shortcut"  # the form's submission
+    HISTORY = "history"
+    CLI = "cli"
+
+    @staticmethod
+    def button(name: str) -> str:
+        return f"button:{name}"
+
+
+class Outcome(StrEnum):
+    """``ok`` and ``refused``; a Wix failure is recorded as Wix's error code instead."""
+
+    OK = "ok"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One link made (one per file: its asset keys together), or one refusal.
+
+    ``at`` and ``expires_at`` are timezone-aware (UTC). ``outcome`` is ``ok``,
+    ``refused`` or Wix's error code (e.g. ``NOT_FOUND``, ``HTTP_403``).
+    """
+
+    at: datetime
+    team_id: str | None
+    enterprise_id: str | None
+    user_id: str | None
+    channel_id: str | None
+    entry: str
+    outcome: str
+    file_id: str | None = None
+    file_name: str | None = None
+    private: bool | None = None
+    asset_keys: tuple[str, ...] = field(default=())
+    expires_at: datetime | None = None
+    reason: str | None = None
+    wix_request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which events to read back, newest first."""
+
+    team_id: str | None = None
+    user_id: str | None = None
+    file_id: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    limit: int = 20
+
+
+class AuditTrail(Protocol):
+    """Where events go. ``record`` never blocks the caller and never raises: events are
+    buffered (bounded) and written in the background, and kept while the database is
+    down. ``healthy`` is False while it cannot write (``/readyz`` answers 503)."""
+
+    def record(self, events: Iterable[AuditEvent]) -> None: ...
+
+    async def query(self, query: AuditQuery) -> Sequence[AuditEvent]: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
