@@ -291,16 +291,19 @@ def medialink_text(file_ids: Sequence[str]) -> str:
     return "\n".join(wix_url(file_id) for file_id in file_ids)
 
 
-def member(index: int) -> str:
-    """One of a thousand members, in turn: load comes from a team, as it would in a
-    workspace, so no one member's file quota is what a run measures."""
-    return f"U0LOAD{index % 1000:04d}"
+_members = itertools.count()
+
+
+def next_member() -> str:
+    """One of ten thousand members, in turn across the whole run: load comes from a team,
+    as it would in a workspace, so no one member's file quota is what a run measures."""
+    return f"U0LOAD{next(_members) % 10_000:05d}"
 
 
 def signed_commands(slack: FakeSlack, file_sets: Sequence[Sequence[str]]) -> Commands:
     requests, urls = [], []
-    for index, file_ids in enumerate(file_sets):
-        user = member(index)
+    for file_ids in file_sets:
+        user = next_member()
         response_url = slack.new_response_url(channel=CHANNEL_ID, user=user)
         body = command_form(
             medialink_text(file_ids),

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.audit import AuditTrail
+from bot.audit.events import Requester, link_events, refusal_event
 from bot.durations import whole_minutes
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
@@ -38,6 +40,7 @@ class SlackDeps:
     share_enabled: bool
     # ``respond()`` for a response_url that Bolt does not know of (the form's picker).
     respond_to: Callable[[str], AsyncRespond]
+    audit: AuditTrail
 
     @property
     def max_expiry(self) -> timedelta:
@@ -59,10 +62,39 @@ def checked_options(deps: SlackDeps, options: LinkOptions) -> LinkOptions:
     return replace(options, expires_in=deps.links.resolve_expiry(options.expires_in))
 
 
+def requester_of(context: Mapping[str, Any], entry: str) -> Requester:
+    """Who is asking, from Bolt's context (filled from the signed payload)."""
+    user_id = context.get("user_id")
+    if not isinstance(user_id, str) or not user_id:
+        raise LookupError("the payload names no user")
+    return Requester(
+        entry=entry,
+        user_id=user_id,
+        team_id=_text(context.get("team_id")),
+        enterprise_id=_text(context.get("enterprise_id")),
+        channel_id=_text(context.get("channel_id")),
+    )
+
+
+async def make_links(
+    deps: SlackDeps, requester: Requester, refs: Sequence[MediaRef], options: LinkOptions
+) -> list[FileLinks]:
+    """The link service's ``generate``, with every file's outcome in the audit trail. A
+    request MediaLink takes on no more work for (the member's quota, or too much under
+    way) is recorded as refused and ``WixBusyError`` raised."""
+    try:
+        results = await deps.links.generate(refs, options, requester=requester.user_id)
+    except WixBusyError as busy:
+        deps.audit.record([refusal_event(requester, str(busy))])
+        raise
+    deps.audit.record(link_events(requester, results, asked_keys=options.asset_keys))
+    return results
+
+
 async def fresh_link_reply(
     deps: SlackDeps,
     *,
-    user_id: str,
+    requester: Requester,
     refs: Sequence[MediaRef],
     options: LinkOptions,
     rejected: Sequence[RejectedToken] = (),
@@ -73,9 +105,10 @@ async def fresh_link_reply(
     requests under way), the reply says so instead.
     """
     try:
-        results = await deps.links.generate(refs, options, requester=user_id)
+        results = await make_links(deps, requester, refs, options)
     except WixBusyError as busy:
         return [render_notice(describe_error(busy))]
+    user_id = requester.user_id or ""  # requester_of() insists on one
     return render_reply(deps, results, LinkState.for_request(user_id, refs, options), rejected)
 
 
@@ -94,14 +127,13 @@ def render_reply(
     )
 
 
-async def links_for_state(links: LinkService, state: LinkState) -> list[FileLinks]:
+async def links_for_state(
+    deps: SlackDeps, state: LinkState, requester: Requester
+) -> list[FileLinks]:
     """Make every file's links again, in the state's order (one call per set of renditions),
-    for the person the state belongs to; raises ``WixBusyError`` as ``generate`` does."""
+    recorded; raises ``WixBusyError`` as ``make_links`` does."""
     outcomes = await asyncio.gather(
-        *(
-            links.generate(refs, options, requester=state.user_id)
-            for refs, options in state.requests()
-        )
+        *(make_links(deps, requester, refs, options) for refs, options in state.requests())
     )
     by_id = {result.file_id: result for outcome in outcomes for result in outcome}
     results = []
@@ -112,6 +144,10 @@ async def links_for_state(links: LinkService, state: LinkState) -> list[FileLink
             result = FileLinks(ref=file.ref(), error=WixError("no answer for this file"))
         results.append(result)
     return results
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def user_id_of(body: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Entry
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
@@ -29,6 +30,7 @@ from bot.slack.listeners import (
     channel_id_of,
     links_for_state,
     render_reply,
+    requester_of,
     user_id_of,
 )
 from bot.slack.messages import (
@@ -99,18 +101,22 @@ async def clicked_state(
 
 
 async def clicked_links(
-    deps: SlackDeps,
+    context: AsyncBoltContext,
     body: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
 ) -> tuple[LinkState, list[FileLinks]] | None:
-    """The clicked button's state and its links made again, or None after telling the
-    person why not (a stale button, or MediaLink taking on no more work for them now)."""
+    """The clicked button's state and its links made again (recorded as that button's),
+    or None after telling the person why not (a stale button, or MediaLink taking on no
+    more work for them now)."""
+    deps = deps_of(context)
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return None
+    action = (body.get("actions") or [{}])[0]
+    requester = requester_of(context, Entry.button(str(action.get("action_id") or "?")[:60]))
     try:
-        return state, await links_for_state(deps.links, state)
+        return state, await links_for_state(deps, state, requester)
     except WixBusyError as busy:
         await tell(describe_error(busy), body, respond, client)
         return None
@@ -130,7 +136,7 @@ async def remake_links(
     """Regenerate, a new expiry, or other renditions: the state says which; replace in place."""
     await ack()
     deps = deps_of(context)
-    clicked = await clicked_links(deps, body, respond, client)
+    clicked = await clicked_links(context, body, respond, client)
     if clicked is None:
         return
     state, results = clicked
@@ -156,7 +162,7 @@ async def share_in_channel(
     if not deps.share_enabled:  # the button is hidden then; this is a forged or old click
         await tell(SHARE_DISABLED, body, respond, client)
         return
-    clicked = await clicked_links(deps, body, respond, client)
+    clicked = await clicked_links(context, body, respond, client)
     if clicked is None:
         return
     state, made = clicked
@@ -182,7 +188,7 @@ async def send_copy_to_dm(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    clicked = await clicked_links(deps_of(context), body, respond, client)
+    clicked = await clicked_links(context, body, respond, client)
     if clicked is None:
         return
     state, results = clicked

@@ -15,8 +15,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Entry
 from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import checked_options, fresh_link_reply, user_id_of
+from bot.slack.listeners import checked_options, fresh_link_reply, requester_of, user_id_of
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
@@ -57,16 +58,16 @@ async def medialink_command(
         return
     await ack()
 
-    user_id = user_id_of(command)
+    requester = requester_of(context, Entry.COMMAND)
     messages = await fresh_link_reply(
-        deps, user_id=user_id, refs=found.refs, options=options, rejected=found.rejected
+        deps, requester=requester, refs=found.refs, options=options, rejected=found.rejected
     )
     await deliver_ephemeral(
         messages,
         respond=respond,
         client=client,
         channel_id=command.get("channel_id"),
-        user_id=user_id,
+        user_id=user_id_of(command),
     )
 
 

@@ -18,12 +18,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Entry
 from bot.durations import whole_minutes
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     channel_id_of,
     checked_options,
     fresh_link_reply,
+    requester_of,
     user_id_of,
 )
 from bot.slack.message_refs import collect_refs
@@ -54,7 +56,7 @@ async def links_from_message(
     if found.refs:
         messages = await fresh_link_reply(
             deps,
-            user_id=user_id,
+            requester=requester_of(context, Entry.MESSAGE_SHORTCUT),
             refs=found.refs,
             options=checked_options(deps, LinkOptions()),
             rejected=found.rejected,

@@ -16,8 +16,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Entry
 from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import checked_options, fresh_link_reply, user_id_of
+from bot.slack.listeners import checked_options, fresh_link_reply, requester_of, user_id_of
 from bot.slack.messages import (
     MODAL_NEEDS_CONVERSATION,
     MODAL_NEEDS_URLS,
@@ -87,8 +88,9 @@ async def submit_link_form(
     response_url, channel_id = target
 
     user_id = user_id_of(body)
+    requester = replace(requester_of(context, Entry.GLOBAL_SHORTCUT), channel_id=channel_id)
     messages = await fresh_link_reply(
-        deps, user_id=user_id, refs=found.refs, options=options, rejected=found.rejected
+        deps, requester=requester, refs=found.refs, options=options, rejected=found.rejected
     )
     await deliver_ephemeral(
         messages,
