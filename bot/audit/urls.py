@@ -6,6 +6,16 @@ Kept free of SQLAlchemy so settings can be checked without loading it.
 from __future__ import annotations
 
 import re
+from typing import Protocol
+from urllib.parse import unquote
+
+from pydantic import SecretStr
+
+
+class _HasDatabaseUrl(Protocol):
+    @property
+    def database_url(self) -> SecretStr: ...
+
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./medialink.db"
 DATABASE_URL_HELP = (
@@ -42,6 +52,17 @@ def normalize_database_url(url: str) -> str:
     if driver.startswith("sqlite") and rest in ("", "/"):
         raise ValueError(f"DATABASE_URL names no SQLite file; {DATABASE_URL_HELP}")
     return f"{driver}://{rest}"
+
+
+def database_password(settings: _HasDatabaseUrl) -> SecretStr | None:
+    """DATABASE_URL's password, for the log filter's list of secrets."""
+    _, separator, rest = settings.database_url.get_secret_value().partition("://")
+    authority = rest.split("/", 1)[0]
+    if not separator or "@" not in authority:
+        return None
+    user_info = authority.rsplit("@", 1)[0]
+    _, has_password, password = user_info.partition(":")
+    return SecretStr(unquote(password)) if has_password and password else None
 
 
 def shown_database_url(url: str) -> str:
