@@ -1,4 +1,4 @@
-"""The ``medialink`` command: parse, link, check, serve.
+"""The ``medialink`` command: parse, link, check, serve, audit.
 
 Exit codes: 0 all well, 1 some file or check failed, 2 bad input or settings.
 """
@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from bot.audit import AuditEvent, AuditQuery, AuditUnavailable
+from bot.audit.export import write_csv, write_json, write_table
+from bot.audit.store import MAX_QUERY_LIMIT
+from bot.audit.urls import database_password, shown_database_url
 from bot.config import Settings, SettingsError, load_settings
 from bot.durations import parse_duration
 from bot.logs import configure_logging
 from bot.preflight import StartUpRefused, check_all, classify_wix_error, exit_code
-from bot.services import build_services
+from bot.services import build_audit_trail, build_services
 from bot.wix.errors import BadRequestError, NotFoundError, WixError
 from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError
 from bot.wix.refs import ParseResult, parse_media_refs
@@ -44,6 +50,39 @@ def _assets_arg(text: str) -> tuple[str, ...]:
     if not keys:
         raise argparse.ArgumentTypeError("name at least one rendition, for example src,720p.mp4")
     return keys
+
+
+SINCE_HELP = "a duration such as 30m, 12h or 7d (at most 3650d)"
+MAX_AUDIT_USERS = 20
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,64}")
+# A Slack mention as copied from a message: <@U123> or <@U123|name>.
+_MENTION = re.compile(r"<@([A-Za-z0-9]+)(?:\|[^>]*)?>")
+
+
+def _since_arg(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a period; use {SINCE_HELP}"
+        ) from None
+
+
+def _user_arg(text: str) -> str:
+    mention = _MENTION.fullmatch(text.strip())
+    user = (mention.group(1) if mention else text.strip()).upper()
+    if not _SLACK_ID.fullmatch(user):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a Slack user ID; use an ID such as U012AB3CD "
+            "(a member's profile: ⋮ → Copy member ID)"
+        )
+    return user
+
+
+def _limit_arg(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text[:6]) <= MAX_QUERY_LIMIT:
+        raise argparse.ArgumentTypeError(f"use a whole number from 1 to {MAX_QUERY_LIMIT}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +130,41 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands.add_parser("serve", help="run the Slack app")
+
+    audit = commands.add_parser(
+        "audit",
+        help="export the audit record: who made which link, and what was refused",
+        description=(
+            "Print the audit record (DATABASE_URL), newest first: every link made and "
+            "every request refused. Filters combine."
+        ),
+    )
+    audit.add_argument(
+        "--since", type=_since_arg, metavar="DURATION", help="only this recent, e.g. 7d"
+    )
+    audit.add_argument(
+        "--user",
+        type=_user_arg,
+        action="append",
+        default=[],
+        metavar="USER_ID",
+        help="only this person's (repeat for several)",
+    )
+    audit.add_argument("--team", metavar="TEAM_ID", help="only this workspace's")
+    audit.add_argument("--file", metavar="FILE", help="only links to this file (its Wix ID or URL)")
+    audit.add_argument(
+        "--outcome", metavar="OUTCOME", help="ok, refused, or a Wix error code (NOT_FOUND)"
+    )
+    audit.add_argument(
+        "--limit",
+        type=_limit_arg,
+        default=MAX_QUERY_LIMIT,
+        metavar="N",
+        help=f"at most N events (1-{MAX_QUERY_LIMIT}, the default)",
+    )
+    output = audit.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON")
+    output.add_argument("--csv", action="store_true", help="print CSV")
     return parser
 
 
@@ -237,6 +311,56 @@ def run_check(out: TextIO) -> int:
     return exit_code(results)
 
 
+# audit ------------------------------------------------------------------------------------
+
+
+def _file_id(text: str) -> str:
+    if "://" not in text:
+        file_id = text.strip()
+        if not file_id or len(file_id) > 256:
+            raise UsageError("--file takes a Wix file ID or a Wix media URL")
+        return file_id
+    parsed = parse_media_refs(text, max_refs=1)
+    if not parsed.refs:
+        raise UsageError("--file: no Wix file found in that URL; try `medialink parse` to see why")
+    return parsed.refs[0].file_id
+
+
+async def _audit_events(settings: Settings, args: argparse.Namespace) -> list[AuditEvent]:
+    since = datetime.now(UTC) - args.since if args.since is not None else None
+    file_id = _file_id(args.file) if args.file is not None else None
+    base = AuditQuery(
+        team_id=args.team, file_id=file_id, outcome=args.outcome, since=since, limit=args.limit
+    )
+    users = list(dict.fromkeys(args.user))[:MAX_AUDIT_USERS] or [None]
+    trail = build_audit_trail(settings)
+    try:
+        events: list[AuditEvent] = []
+        for user in users:
+            events.extend(await trail.query(dataclasses.replace(base, user_id=user)))
+    finally:
+        await trail.aclose()
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[: args.limit]
+
+
+def run_audit(args: argparse.Namespace, out: TextIO) -> int:
+    settings = load_settings()
+    try:
+        events = asyncio.run(_audit_events(settings, args))
+    except AuditUnavailable as error:
+        shown = shown_database_url(settings.database_url.get_secret_value())
+        sys.stderr.write(f"medialink audit: {error} ({shown}); check DATABASE_URL\n")
+        return EXIT_FAILED
+    if args.json:
+        write_json(events, out)
+    elif args.csv:
+        write_csv(events, out)
+    else:
+        write_table(events, out)
+    return EXIT_OK
+
+
 # serve ------------------------------------------------------------------------------------
 
 
@@ -252,6 +376,7 @@ def run_serve() -> int:
             settings.slack_app_token,
             settings.wix_api_key,
             settings.wix_client_secret,
+            database_password(settings),
         ),
     )
     from bot.run import serve  # noqa: PLC0415 - the Slack stack loads only for `serve`
@@ -274,6 +399,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return run_link(args, stdin, out)
         if args.command == "check":
             return run_check(out)
+        if args.command == "audit":
+            return run_audit(args, out)
         return run_serve()
     except SettingsError as error:
         sys.stderr.write(f"{error}\nSee .env.example for every setting.\n")

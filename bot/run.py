@@ -12,6 +12,7 @@ from bot.dispatch import Dispatcher
 from bot.preflight import refuse_unless_ready
 from bot.server import (
     STOP_GRACE,
+    Readiness,
     start_http_server,
     start_socket_mode,
     stop_signals,
@@ -36,10 +37,24 @@ async def serve(settings: Settings) -> None:
         await refuse_unless_ready(settings)
         services = build_services(settings)
         try:
+            # Migrates the audit schema; a database that is down is retried in the
+            # background (links still flow, /readyz says 503), not a reason to stop.
+            await services.audit.start()
             await _serve(settings, services, stop)
         finally:
             await services.aclose()
             logger.info("MediaLink stopped")
+
+
+def readiness(services: Services) -> Readiness:
+    """What ``GET /readyz`` reports: not ready while the audit trail cannot write."""
+
+    def check() -> tuple[bool, str | None]:
+        if not services.audit.healthy:
+            return False, "database unavailable"
+        return True, None
+
+    return check
 
 
 async def _serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
@@ -64,9 +79,10 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
         signing_secret=secret.get_secret_value() if secret is not None else "",
         host=settings.host,
         port=settings.port,
+        readiness=readiness(services),
     )
     logger.info(
-        "MediaLink is listening on %s:%d (POST /slack/events, GET /healthz)",
+        "MediaLink is listening on %s:%d (POST /slack/events, GET /healthz, GET /readyz)",
         settings.host,
         server.port,
     )

@@ -1,4 +1,5 @@
-"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``) or Socket Mode.
+"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``, ``/readyz``) or
+Socket Mode.
 
 The HTTP edge verifies first: a request's Slack signature and timestamp are checked on
 the raw body (``bot.signing``) before anything parses it, logs it or hands it to Bolt.
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -29,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+
+# Whether this replica should get traffic: (True, None), or (False, why) for a 503.
+Readiness = Callable[[], tuple[bool, str | None]]
 # Slack's payloads are small (a message shortcut's whole message is the largest); a
 # cap keeps a hostile body from costing memory.
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,7 +45,11 @@ REFUSED_TEXT = "invalid or missing Slack signature"
 
 
 def create_web_app(
-    app: AsyncApp, dispatcher: Dispatcher, *, signing_secret: str
+    app: AsyncApp,
+    dispatcher: Dispatcher,
+    *,
+    signing_secret: str,
+    readiness: Readiness | None = None,
 ) -> web.Application:
     """The aiohttp application for HTTP mode: one URL for commands, interactivity and events."""
     apply_bolt_fixes()
@@ -64,6 +73,12 @@ def create_web_app(
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def readyz(_: web.Request) -> web.Response:
+        ok, reason = readiness() if readiness is not None else (True, None)
+        if ok:
+            return web.json_response({"ok": True})
+        return web.json_response({"ok": False, "reason": reason or "not ready"}, status=503)
+
     async def finish_replies(_: web.Application) -> None:
         # aiohttp has stopped taking requests and every handler has returned, so all
         # work is started: give it time to reach Slack, then close the shared session.
@@ -74,6 +89,7 @@ def create_web_app(
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.router.add_get(READY_PATH, readyz)
     web_app.on_cleanup.append(finish_replies)
     return web_app
 
@@ -112,11 +128,18 @@ class RunningServer:
 
 
 async def start_http_server(
-    app: AsyncApp, dispatcher: Dispatcher, *, signing_secret: str, host: str, port: int
+    app: AsyncApp,
+    dispatcher: Dispatcher,
+    *,
+    signing_secret: str,
+    host: str,
+    port: int,
+    readiness: Readiness | None = None,
 ) -> RunningServer:
     """Serve ``app`` on host:port (0 picks a free port) until ``close()``, which also
-    lets the work in hand finish (``Dispatcher.finish``)."""
-    web_app = create_web_app(app, dispatcher, signing_secret=signing_secret)
+    lets the work in hand finish (``Dispatcher.finish``). ``readiness`` answers
+    ``GET /readyz`` (always ready without it)."""
+    web_app = create_web_app(app, dispatcher, signing_secret=signing_secret, readiness=readiness)
     runner = web.AppRunner(
         web_app,
         access_log=None,

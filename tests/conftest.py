@@ -58,3 +58,14 @@ def suite_log() -> Iterator[io.StringIO]:
     found = leaks(output.getvalue(), watched())
     if found:
         pytest.fail(describe(found), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def audit_database(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Every test's audit trail (DATABASE_URL) is an SQLite file of its own, never a
+    medialink.db in the working directory; tests that need another database set it."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('audit')}/medialink.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
