@@ -622,9 +622,14 @@ def without_query(urls: Iterable[str]) -> set[str]:
     return {url.split("?", 1)[0] for url in urls}
 
 
+# Lookups made before a listener runs: Bolt's auth.test, and the access policy's
+# users.info and usergroups.users.list (bot.policy.directory), both cached.
+LOOKUPS = frozenset({"auth.test", "users.info", "usergroups.users.list"})
+
+
 def api_calls(slack: FakeSlack) -> list[ApiCall]:
-    """Web API calls except Bolt's own auth.test (made once, on the first request)."""
-    return [call for call in slack.calls if call.method != "auth.test"]
+    """Web API calls except the lookups (``LOOKUPS``) made before any listener runs."""
+    return [call for call in slack.calls if call.method not in LOOKUPS]
 
 
 def ack_text(sent: Sent) -> str:

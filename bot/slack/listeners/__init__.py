@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.audit import AuditTrail
 from bot.durations import whole_minutes
+from bot.policy import AccessPolicy
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
 from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
@@ -38,6 +40,10 @@ class SlackDeps:
     share_enabled: bool
     # ``respond()`` for a response_url that Bolt does not know of (the form's picker).
     respond_to: Callable[[str], AsyncRespond]
+    # Who may (checked by bot.slack.access before any listener), private files, zip.
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
+    # Where links and refusals are recorded; None until build_app is given one.
+    audit: AuditTrail | None = None
 
     @property
     def max_expiry(self) -> timedelta:
@@ -73,7 +79,12 @@ async def fresh_link_reply(
     requests under way), the reply says so instead.
     """
     try:
-        results = await deps.links.generate(refs, options, requester=user_id)
+        results = await deps.links.generate(
+            refs,
+            options,
+            requester=user_id,
+            private_files_allowed=deps.policy.may_link_private(user_id),
+        )
     except WixBusyError as busy:
         return [render_notice(describe_error(busy))]
     return render_reply(deps, results, LinkState.for_request(user_id, refs, options), rejected)
@@ -91,15 +102,23 @@ def render_reply(
         rejected=rejected,
         expiry_choices=deps.expiry_choices,
         share_enabled=deps.share_enabled,
+        zip_enabled=deps.policy.may_zip(state.user_id),
     )
 
 
-async def links_for_state(links: LinkService, state: LinkState) -> list[FileLinks]:
+async def links_for_state(
+    links: LinkService, state: LinkState, *, private_files_allowed: bool = True
+) -> list[FileLinks]:
     """Make every file's links again, in the state's order (one call per set of renditions),
     for the person the state belongs to; raises ``WixBusyError`` as ``generate`` does."""
     outcomes = await asyncio.gather(
         *(
-            links.generate(refs, options, requester=state.user_id)
+            links.generate(
+                refs,
+                options,
+                requester=state.user_id,
+                private_files_allowed=private_files_allowed,
+            )
             for refs, options in state.requests()
         )
     )
