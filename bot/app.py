@@ -38,7 +38,7 @@ def build_app(
     """The Slack app: listeners for every surface, middleware, and the error handler.
 
     Every request passes the access policy (``bot.slack.access``) before its listener;
-    refusals and links are recorded in ``audit`` when one is given.
+    refusals are recorded in ``audit`` (by default the services' trail).
 
     Every listener is registered through ``dispatcher`` (``Dispatcher.listen``), which
     the server shares. Raises ``SettingsError`` when the Slack settings are missing or
@@ -60,6 +60,7 @@ def build_app(
         process_before_response=True,
     )
     policy = build_policy(settings)
+    audit = audit if audit is not None else services.audit
     deps = SlackDeps(
         links=services.links,
         max_refs=services.max_refs,

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.audit.urls import DATABASE_URL_HELP, DEFAULT_DATABASE_URL, normalize_database_url
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
 from bot.inputs import check_web_url
 from bot.wix.limits import DEFAULT_BASE_URL
@@ -55,6 +56,26 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
+
+
+# Retention may pass Wix's one-year link bound; parse_duration's own cap (ten years)
+# and its units are shared, its words about links are not.
+RETENTION_HELP = "a number of days such as 365d (at least 1d, at most 3650d)"
+MIN_RETENTION = timedelta(days=1)
+
+
+def _retention(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = parse_duration(value)
+        except ValueError:
+            raise ValueError(f"not a retention period; use {RETENTION_HELP}") from None
+    if isinstance(value, timedelta) and value < MIN_RETENTION:
+        raise ValueError(f"shorter than a day; use {RETENTION_HELP}")
+    return value
+
+
+Retention = Annotated[timedelta, BeforeValidator(_retention)]
 
 
 OptionalStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
@@ -176,6 +197,10 @@ class Settings(BaseSettings):
     medialink_redirect_hosts: IdList = frozenset()
     medialink_zip_enabled: Annotated[ZipAccess, BeforeValidator(_zip_access)] = "false"
 
+    # Audit trail: where every link and refusal is recorded, and for how long.
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
+    medialink_audit_retention: Retention = timedelta(days=365)
+
     # Server
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
     port: int = Field(default=3000, ge=1, le=65535)
@@ -223,6 +248,11 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"{bad[0][:40]!r} is not a host name")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_supported(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(normalize_database_url(value.get_secret_value()))
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -370,6 +400,8 @@ _HINTS = {
     "medialink_private_files": "use everyone, admins or nobody",
     "medialink_redirect_hosts": "use comma-separated host names such as example.com",
     "medialink_zip_enabled": "use false, admins or everyone",
+    "database_url": DATABASE_URL_HELP,
+    "medialink_audit_retention": f"use {RETENTION_HELP}",
 }
 
 

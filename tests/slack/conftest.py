@@ -294,6 +294,7 @@ class MediaLink:
     http: httpx.AsyncClient
     secret: str = SIGNING_SECRET
     sent: list[Sent] = field(default_factory=list)
+    services: Services | None = None  # the app's own (its audit trail, for instance)
 
     # -- raw requests
 
@@ -561,7 +562,12 @@ async def make_medialink(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncItera
             limits=httpx.Limits(max_keepalive_connections=0),
         )
         medialink = MediaLink(
-            url=server.url, settings=settings, slack=fake_slack, wix=fake_wix, http=http
+            url=server.url,
+            settings=settings,
+            slack=fake_slack,
+            wix=fake_wix,
+            http=http,
+            services=services,
         )
         running.append((medialink, server, services))
         return medialink
