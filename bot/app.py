@@ -16,7 +16,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.policy import AccessGate, Directory, build_policy
 from bot.services import Services
+from bot.slack.access import AccessControl
 from bot.slack.listeners import SlackDeps, actions, commands, shortcuts, views
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
@@ -27,6 +29,9 @@ logger = logging.getLogger("bot.slack")
 
 def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) -> AsyncApp:
     """The Slack app: listeners for every surface, middleware, and the error handler.
+
+    Every request passes the access policy (``bot.slack.access``) before its listener;
+    links made and refusals are recorded in the services' audit trail.
 
     Every listener is registered through ``dispatcher`` (``Dispatcher.listen``), which
     the server shares. Raises ``SettingsError`` when the Slack settings are missing or
@@ -47,13 +52,18 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         # returns at ack(): Slack gets its answer at once, without Bolt's 10 ms poll.
         process_before_response=True,
     )
+    policy = build_policy(settings)
+    audit = services.audit
     deps = SlackDeps(
         links=services.links,
         max_refs=services.max_refs,
         share_enabled=settings.medialink_share_enabled,
         respond_to=dispatcher.respond,
+        policy=policy,
+        audit=audit,
     )
     app.use(RequestContext(dispatcher, deps))
+    app.use(AccessControl(AccessGate(policy, Directory(client)), dispatcher, audit))
 
     async def report_error(
         error: Exception, body: dict[str, Any], request: AsyncBoltRequest

@@ -23,6 +23,7 @@ from bot.audit.urls import database_password, shown_database_url
 from bot.config import Settings, SettingsError, load_settings
 from bot.durations import parse_duration
 from bot.logs import configure_logging
+from bot.policy import build_policy
 from bot.preflight import StartUpRefused, check_all, classify_wix_error, exit_code
 from bot.services import build_audit_trail, build_services
 from bot.wix.errors import BadRequestError, NotFoundError, WixError
@@ -308,6 +309,9 @@ def run_check(out: TextIO) -> int:
     results = asyncio.run(check_all(settings))
     for result in results:
         out.write(f"{'ok  ' if result.ok else 'FAIL'} {result.message}\n")
+    out.write("Access policy (read at start):\n")
+    for line in build_policy(settings).describe():
+        out.write(f"     {line}\n")
     return exit_code(results)
 
 

@@ -7,20 +7,23 @@ and says how to fix it, and never repeats a secret.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.audit.urls import DATABASE_URL_HELP, DEFAULT_DATABASE_URL, normalize_database_url
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
@@ -79,6 +82,54 @@ OptionalStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
 
 
+# The access lists (MEDIALINK_ALLOWED_*, MEDIALINK_ADMINS): comma-separated Slack IDs.
+MAX_LIST_ITEMS = 1000  # per list: a bound on start-up work, far above any real roster
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+# The first letter of each kind of Slack ID (docs/slack.md, IDs).
+ID_PREFIXES: dict[str, tuple[str, ...]] = {
+    "medialink_allowed_teams": ("T", "E"),
+    "medialink_allowed_channels": ("C", "G", "D"),
+    "medialink_allowed_users": ("U", "W"),
+    "medialink_allowed_usergroups": ("S",),
+    "medialink_admins": ("U", "W"),
+}
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def _split_list(value: Any) -> Any:
+    """``"A, B,,C"`` → ``frozenset({"A", "B", "C"})``; a list or set passes through."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+IdList = Annotated[frozenset[str], NoDecode, BeforeValidator(_split_list)]
+
+ZipAccess = Literal["false", "admins", "everyone"]
+PrivateFilesRule = Literal["everyone", "admins", "nobody"]
+
+
+def _zip_access(value: Any) -> Any:
+    # "true" (or any yes) means admins only: the zip link is permanent (docs/wix.md).
+    if isinstance(value, bool):
+        return "admins" if value else "false"
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in {"", "false", "0", "no", "off"}:
+            return "false"
+        if word in {"true", "1", "yes", "on"}:
+            return "admins"
+        return word
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def _http_url(value: str, *, https_only: bool = False) -> str:
     # The same check as the Slack redirect= option and the button state (bot/inputs.py).
     return check_web_url(value, schemes=("https",) if https_only else ("http", "https"))
@@ -133,6 +184,19 @@ class Settings(BaseSettings):
     medialink_share_enabled: bool = True
     medialink_user_files_per_minute: int = Field(default=100, ge=1, le=10_000)
 
+    # Access policy (bot/policy): an empty list means no restriction of that kind,
+    # except MEDIALINK_ALLOWED_TEAMS, where empty means the bot token's own workspace.
+    medialink_allowed_teams: IdList = frozenset()
+    medialink_allowed_channels: IdList = frozenset()
+    medialink_allowed_users: IdList = frozenset()
+    medialink_allowed_usergroups: IdList = frozenset()
+    medialink_admins: IdList = frozenset()
+    medialink_allow_guests: bool = False
+    medialink_allow_external: bool = False
+    medialink_private_files: Annotated[PrivateFilesRule, BeforeValidator(_lower)] = "admins"
+    medialink_redirect_hosts: IdList = frozenset()
+    medialink_zip_enabled: Annotated[ZipAccess, BeforeValidator(_zip_access)] = "false"
+
     # Audit trail: where every link and refusal is recorded, and for how long.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
     medialink_audit_retention: Retention = timedelta(days=365)
@@ -159,6 +223,32 @@ class Settings(BaseSettings):
     def _redirect_is_https(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value, https_only=True)
 
+    @field_validator(*ID_PREFIXES)
+    @classmethod
+    def _slack_ids(cls, value: frozenset[str], info: ValidationInfo) -> frozenset[str]:
+        prefixes = ID_PREFIXES[str(info.field_name)]
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValueError(f"more than {MAX_LIST_ITEMS} entries")
+        bad = sorted(
+            item for item in value if not (_SLACK_ID.fullmatch(item) and item.startswith(prefixes))
+        )
+        if bad:
+            raise ValueError(f"{bad[0][:40]!r} is not such an ID")
+        return value
+
+    @field_validator("medialink_redirect_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        value = _split_list(value)
+        if isinstance(value, frozenset):
+            value = frozenset(host.lower().rstrip(".") for host in value)
+            if len(value) > MAX_LIST_ITEMS:
+                raise ValueError(f"more than {MAX_LIST_ITEMS} entries")
+            bad = sorted(host for host in value if not _HOST.fullmatch(host))
+            if bad:
+                raise ValueError(f"{bad[0][:40]!r} is not a host name")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_supported(cls, value: SecretStr) -> SecretStr:
@@ -184,6 +274,14 @@ class Settings(BaseSettings):
                 f"MEDIALINK_MAX_EXPIRY ({format_duration(self.medialink_max_expiry)}); "
                 "shorten the default or raise the maximum"
             )
+        redirect = self.medialink_expiration_redirect_url
+        if redirect is not None and self.medialink_redirect_hosts:
+            host = (urlsplit(redirect).hostname or "").rstrip(".")
+            if host not in self.medialink_redirect_hosts:
+                problems.append(
+                    f"MEDIALINK_EXPIRATION_REDIRECT_URL's host ({host}) is not on "
+                    "MEDIALINK_REDIRECT_HOSTS: add it there, or change the address"
+                )
         if self.medialink_user_files_per_minute < self.medialink_max_refs:
             problems.append(
                 f"MEDIALINK_USER_FILES_PER_MINUTE ({self.medialink_user_files_per_minute}) is "
@@ -292,9 +390,22 @@ _HINTS = {
     "slack_api_url": "use an http(s) URL such as https://slack.com/api/",
     "wix_api_url": f"use an http(s) URL such as {DEFAULT_WIX_API_URL}",
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
+    "medialink_allowed_teams": "use comma-separated workspace IDs (T…) or org IDs (E…)",
+    "medialink_allowed_channels": "use comma-separated conversation IDs (C…, G… or D…)",
+    "medialink_allowed_users": "use comma-separated member IDs (U… or W…)",
+    "medialink_allowed_usergroups": "use comma-separated user group IDs (S…)",
+    "medialink_admins": "use comma-separated member IDs (U… or W…)",
+    "medialink_allow_guests": "use true or false",
+    "medialink_allow_external": "use true or false",
+    "medialink_private_files": "use everyone, admins or nobody",
+    "medialink_redirect_hosts": "use comma-separated host names such as example.com",
+    "medialink_zip_enabled": "use false, admins or everyone",
     "database_url": DATABASE_URL_HELP,
     "medialink_audit_retention": f"use {RETENTION_HELP}",
 }
+
+
+_LISTS = frozenset({*ID_PREFIXES, "medialink_redirect_hosts"})
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
@@ -315,5 +426,10 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
                 problems.extend(part.strip() for part in message.split("; "))
                 continue
             hint = _HINTS.get(field, "check its value")
-            problems.append(f"{field.upper()} is not valid; {hint}")
+            # The access lists hold IDs and host names, never secrets: say which entry.
+            detail_msg = str(detail["msg"]).removeprefix("Value error, ")
+            which = (
+                f" ({detail_msg})" if field in _LISTS and detail["type"] == "value_error" else ""
+            )
+            problems.append(f"{field.upper()} is not valid{which}; {hint}")
         raise SettingsError(problems) from None

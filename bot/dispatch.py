@@ -27,7 +27,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -321,6 +321,13 @@ class Dispatcher:
         Slack only after the error handler returns.
         """
         task = asyncio.create_task(self._apologise(response_url, text))
+        self._apologies.add(task)
+        task.add_done_callback(self._apologies.discard)
+
+    def after_ack(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background (a refusal shown after an empty ack), waited for
+        at stop like an apology. ``work`` must not raise."""
+        task = asyncio.create_task(work)
         self._apologies.add(task)
         task.add_done_callback(self._apologies.discard)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.audit import AuditTrail
 from bot.audit.store import SqlAuditTrail
 from bot.config import Settings, WixApiKeyCredentials
+from bot.policy import link_rules
 from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
 from bot.wix.client import PATH_OAUTH_TOKEN, RetryPolicy, WixMediaClient
 from bot.wix.links import LinkService
@@ -70,8 +71,7 @@ def build_services(
     """Everything MediaLink needs to make links; does no I/O."""
     links = LinkService(
         build_wix_client(settings, retry=retry, sleep=sleep),
-        default_expiry=settings.medialink_default_expiry,
-        max_expiry=settings.medialink_max_expiry,
+        rules=link_rules(settings),
         default_redirect_url=settings.medialink_expiration_redirect_url,
         user_files_per_minute=settings.medialink_user_files_per_minute,
     )

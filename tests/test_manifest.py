@@ -106,8 +106,9 @@ def test_both_shortcuts(manifest: dict[str, Any]) -> None:
 
 def test_only_the_scopes_needed(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]
-    # commands: the command and shortcuts; chat:write: DMs and the postEphemeral fallback.
-    assert sorted(scopes["bot"]) == ["chat:write", "commands"]
+    # commands: the command and shortcuts; chat:write: DMs and the postEphemeral fallback;
+    # users:read and usergroups:read: the access policy (guests, other orgs, user groups).
+    assert sorted(scopes["bot"]) == ["chat:write", "commands", "usergroups:read", "users:read"]
     assert not scopes.get("user")
 
 

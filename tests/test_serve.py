@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.wix import FakeWix
-from tests.slack.conftest import SIGNING_SECRET, command_form, sign, wix_url
+from tests.slack.conftest import SIGNING_SECRET, command_form, manifest_bot_scopes, sign, wix_url
 
 
 def free_port() -> int:
@@ -27,7 +27,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def fakes() -> Iterator[tuple[FakeSlack, FakeWix]]:
-    with FakeSlack() as slack, FakeWix() as wix:
+    # The scopes the manifest asks for: the access policy reads users.info.
+    with FakeSlack(scopes=manifest_bot_scopes()) as slack, FakeWix() as wix:
         yield slack, wix
 
 

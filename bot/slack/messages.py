@@ -28,7 +28,7 @@ from bot.wix.errors import (
     WixUnreachableError,
 )
 from bot.wix.fairness import FileQuotaError, WixBusyError
-from bot.wix.links import ORIGINAL, LinkOptionsError
+from bot.wix.links import ORIGINAL, LinkOptionsError, PrivateFileRefusedError
 
 WIX_BUSY = "Wix is busy right now, so no link was made. Try again in a moment."
 MEDIALINK_BUSY = (
@@ -89,6 +89,24 @@ SHARE_FAILED = (
     "only you can see them."
 )
 NOTHING_TO_SHARE = "None of these files has a link right now, so there is nothing to share."
+ZIP_CONFIRM = (
+    "A zip link is *permanent*: it never expires, and anyone who has it can download "
+    "the zip. Only the public files of this reply go in; private files never do."
+)
+REDIRECT_HOST_NOW_REFUSED = (
+    "These buttons send expired links to a page on a host MediaLink no longer allows. "
+    "Run /medialink again for fresh ones."
+)
+ZIP_NOTHING = "None of these files is public and available, so there is no zip to make."
+ZIP_FAILED = "Wix could not make the zip link just now. Try again in a moment."
+PRIVATE_FILE_REFUSED = (
+    "Wix marks this file private, and private files are not linked for you here. "
+    "Ask one of MediaLink's admins if you need it."
+)
+PRIVATE_FILE_UNKNOWN = (
+    "I could not check with Wix whether this file is private, so no link was made. "
+    "Try again in a moment."
+)
 MODAL_NEEDS_URLS = "Paste at least one Wix media URL or file ID."
 MODAL_NEEDS_CONVERSATION = "Choose the conversation to post your links in."
 
@@ -124,6 +142,8 @@ def describe_error(error: BaseException) -> str:
         return str(error)  # "You've asked for 120 files in the last minute (the limit is 100)…"
     if isinstance(error, WixBusyError):
         return MEDIALINK_BUSY
+    if isinstance(error, PrivateFileRefusedError):
+        return PRIVATE_FILE_UNKNOWN if error.unknown else PRIVATE_FILE_REFUSED
     if isinstance(error, InvalidAssetKeyError):
         return NO_SUCH_RENDITION
     if isinstance(error, NotFoundError):

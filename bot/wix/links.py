@@ -28,26 +28,30 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.durations import WIX_MAX_EXPIRY, WIX_MIN_EXPIRY, format_duration, whole_minutes
-from bot.inputs import file_name_problem, web_url_problem
+from bot.durations import whole_minutes
+from bot.policy.rules import MAX_RENDITIONS, ORIGINAL, LinkOptionsError, LinkRules
 from bot.wix.client import WixMediaClient
 from bot.wix.errors import InvalidAssetKeyError, NotFoundError, WixError
 from bot.wix.fairness import Caller, FileQuota, WixBusyError, acting_for
-from bot.wix.limits import (
-    MAX_ASSET_KEY_LENGTH,
-    MAX_DOWNLOAD_FILE_NAME_LENGTH,
-    MAX_GET_FILES_IDS,
-    SRC_ASSET_KEY,
-)
+from bot.wix.limits import MAX_GET_FILES_IDS
 from bot.wix.models import ContentDisposition, DownloadUrl, FileDescriptor
 from bot.wix.refs import MediaRef, MediaType
 
 logger = logging.getLogger(__name__)
 
-ORIGINAL = SRC_ASSET_KEY  # the original file
-# MediaLink's own rule, for every surface: renditions one request may ask for (Wix takes
-# up to 100 in a call; more than 20 would not fit a reply's row of buttons anyway).
-MAX_RENDITIONS = 20
+# The link rules live in bot.policy.rules; these names stay importable from here.
+__all__ = [
+    "MAX_RENDITIONS",
+    "ORIGINAL",
+    "AssetLink",
+    "FileFacts",
+    "FileLinks",
+    "LinkOptions",
+    "LinkOptionsError",
+    "LinkService",
+    "PrivateFileRefusedError",
+    "facts_from_descriptor",
+]
 DEFAULT_USER_FILES_PER_MINUTE = 100  # per member, in any rolling minute
 # generate() calls under way at once: a bound on memory, not on fairness (the limiter's
 # round-robin and deadlines do that). A burst of a few hundred one-file commands, as a
@@ -59,8 +63,16 @@ MAX_PENDING_REQUESTS = 1000
 DEFAULT_MAX_WAIT = 120.0
 
 
-class LinkOptionsError(ValueError):
-    """Options that cannot be sent to Wix; ``str()`` says what to change."""
+class PrivateFileRefusedError(WixError):
+    """No link for this file: Wix marks it private and the requester may not link private
+    files (``generate(private_files_allowed=False)``), or whether it is private could not
+    be read (``unknown``), which refuses too. No link call was made for it."""
+
+    def __init__(self, *, unknown: bool = False) -> None:
+        super().__init__(
+            "could not check whether the file is private" if unknown else "the file is private"
+        )
+        self.unknown = unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +177,7 @@ class LinkService:
         *,
         default_expiry: timedelta = timedelta(minutes=60),
         max_expiry: timedelta = timedelta(days=7),
+        rules: LinkRules | None = None,
         default_redirect_url: str | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         user_files_per_minute: int = DEFAULT_USER_FILES_PER_MINUTE,
@@ -172,17 +185,13 @@ class LinkService:
         default_max_wait: float = DEFAULT_MAX_WAIT,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if max_expiry > WIX_MAX_EXPIRY:
-            raise ValueError("max_expiry is longer than Wix allows (525600 minutes)")
-        if default_expiry > max_expiry:
-            raise ValueError("default_expiry is longer than max_expiry")
+        # ``rules`` wins; the two expiry arguments are kept for callers without one.
+        self.rules = rules or LinkRules(default_expiry=default_expiry, max_expiry=max_expiry)
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
         if default_max_wait <= 0:
             raise ValueError("default_max_wait must be positive")
         self.client = client
-        self.default_expiry = default_expiry
-        self.max_expiry = max_expiry
         self.default_redirect_url = default_redirect_url
         self._now = now
         self.quota = FileQuota(user_files_per_minute)
@@ -192,36 +201,27 @@ class LinkService:
         # Deadlines and the quota are read on the rate limiter's clock (monotonic).
         self.clock = clock if clock is not None else client.limiter.clock
 
+    @property
+    def default_expiry(self) -> timedelta:
+        return self.rules.default_expiry
+
+    @property
+    def max_expiry(self) -> timedelta:
+        return self.rules.max_expiry
+
     def resolve_expiry(self, requested: timedelta | None) -> timedelta:
         """The expiry to use, or LinkOptionsError saying what is allowed."""
-        if requested is None:
-            return self.default_expiry
-        if requested < WIX_MIN_EXPIRY:
-            raise LinkOptionsError(f"links must last at least {format_duration(WIX_MIN_EXPIRY)}")
-        if requested > self.max_expiry:
-            raise LinkOptionsError(
-                f"links can last at most {format_duration(self.max_expiry)} here; "
-                f"{format_duration(requested)} is too long"
-            )
-        return requested
+        return self.rules.resolve_expiry(requested)
 
     def check_options(self, options: LinkOptions) -> None:
-        """Validate options before any Wix call; raises LinkOptionsError."""
-        self.resolve_expiry(options.expires_in)
-        if len(options.asset_keys) > MAX_RENDITIONS:
-            raise LinkOptionsError(f"ask for at most {MAX_RENDITIONS} renditions at a time")
-        for key in options.asset_keys:
-            if not key or len(key) > MAX_ASSET_KEY_LENGTH or any(c.isspace() for c in key):
-                raise LinkOptionsError(f"{key[:40]!r} is not a rendition name (like src or 720p)")
+        """Validate options against the link rules before any Wix call; raises
+        LinkOptionsError."""
+        self.rules.resolve_expiry(options.expires_in)
+        self.rules.check_asset_keys(options.asset_keys)
         if options.redirect_url is not None:
-            problem = web_url_problem(options.redirect_url)
-            if problem is not None:
-                raise LinkOptionsError(f"the redirect address: {problem}")
-        name = options.download_file_name
-        if name is not None:
-            problem = file_name_problem(name, max_length=MAX_DOWNLOAD_FILE_NAME_LENGTH)
-            if problem is not None:
-                raise LinkOptionsError(f"the download file name: {problem}")
+            self.rules.check_redirect(options.redirect_url)
+        if options.download_file_name is not None:
+            self.rules.check_download_name(options.download_file_name)
 
     async def generate(
         self,
@@ -230,8 +230,13 @@ class LinkService:
         *,
         requester: str | None = None,
         deadline: float | None = None,
+        private_files_allowed: bool = True,
     ) -> list[FileLinks]:
         """One result per distinct file, in the order given.
+
+        ``private_files_allowed=False``: the descriptors are read first, and a file Wix
+        marks private (or whose privacy could not be read) gets ``PrivateFileRefusedError``
+        and no link call.
 
         ``requester`` is who asks (a Slack member ID; ``None``, the CLI, has no quota).
         ``deadline`` is when, on ``self.clock`` (``time.monotonic`` unless injected), the
@@ -266,7 +271,9 @@ class LinkService:
         self.pending += 1
         try:
             with acting_for(caller):  # the rate limiter reads it (bot.wix.fairness)
-                return await self._generate(unique, options, minutes, expires_at)
+                return await self._generate(
+                    unique, options, minutes, expires_at, private_files_allowed
+                )
         finally:
             self.pending -= 1
 
@@ -276,6 +283,7 @@ class LinkService:
         options: LinkOptions,
         minutes: int,
         expires_at: datetime,
+        private_files_allowed: bool = True,
     ) -> list[FileLinks]:
         ids = [ref.file_id for ref in unique]
         keys = tuple(dict.fromkeys(options.asset_keys)) or (ORIGINAL,)
@@ -290,6 +298,8 @@ class LinkService:
                 expires_at=expires_at,
             )
 
+        if not private_files_allowed:
+            return await self._generate_public_only(unique, links_for)
         if keys == (ORIGINAL,):
             # No key to check against the descriptors: fetch them alongside the links.
             links_wave = asyncio.gather(*(links_for(ref, None) for ref in unique))
@@ -301,6 +311,46 @@ class LinkService:
             )
         await self._facts_for_the_rest(facts, results)
         return [_with_facts(result, facts.by_id.get(result.file_id)) for result in results]
+
+    async def _generate_public_only(
+        self,
+        unique: Sequence[MediaRef],
+        links_for: Callable[[MediaRef, frozenset[str] | None], Awaitable[FileLinks]],
+    ) -> list[FileLinks]:
+        """The descriptors first; link calls only for files known to be public."""
+        facts = await self._facts([ref.file_id for ref in unique])
+        unknown = [file_id for chunk in facts.unknown_chunks for file_id in chunk]
+        missing: dict[str, NotFoundError] = {}
+        if unknown:
+            # A chunk fails whole when one ID is unknown: ask for each of its files alone
+            # (at most max_refs calls, and only on this path) to learn which exist.
+            alone = await asyncio.gather(*(self._one_file_facts(file_id) for file_id in unknown))
+            for file_id, outcome in zip(unknown, alone, strict=True):
+                if isinstance(outcome, NotFoundError):
+                    missing[file_id] = outcome
+                else:
+                    facts.by_id.update(outcome)
+
+        async def one(ref: MediaRef) -> FileLinks:
+            file_facts = facts.by_id.get(ref.file_id)
+            if ref.file_id in missing:
+                return FileLinks(ref=ref, error=missing[ref.file_id])
+            if file_facts is None or file_facts.private:
+                refusal = PrivateFileRefusedError(unknown=file_facts is None)
+                return FileLinks(ref=ref, facts=file_facts, error=refusal)
+            return _with_facts(await links_for(ref, facts.available(ref.file_id)), file_facts)
+
+        return list(await asyncio.gather(*(one(ref) for ref in unique)))
+
+    async def _one_file_facts(self, file_id: str) -> dict[str, FileFacts] | NotFoundError:
+        try:
+            descriptors = await self.client.get_file_descriptors([file_id])
+        except NotFoundError as error:
+            return error
+        except WixError as error:
+            logger.info("file descriptor unavailable: %s", type(error).__name__)
+            return {}
+        return {descriptor.id: facts_from_descriptor(descriptor) for descriptor in descriptors}
 
     async def _facts(self, file_ids: Sequence[str]) -> _Facts:
         """Descriptor facts, one bulk call per 100 files, the calls concurrent."""

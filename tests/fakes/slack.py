@@ -91,6 +91,7 @@ _METHOD_SCOPES: dict[str, tuple[str, ...]] = {
         "mpim:history",
     ),
     "users.info": ("users:read",),
+    "usergroups.users.list": ("usergroups:read",),
 }
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
@@ -737,6 +738,12 @@ class FakeSlack:
         # Tokens Slack no longer accepts (app uninstalled, token revoked): every call
         # made with one answers ``token_revoked``. Any other unknown token is ``invalid_auth``.
         self.revoked_tokens: set[str] = set()
+        # users.info: people set up with ``add_user``; anyone else is an ordinary member
+        # of this workspace, except IDs in ``unknown_users`` (user_not_found).
+        self.users: dict[str, Json] = {}
+        self.unknown_users: set[str] = set()
+        # usergroups.users.list: group ID → member IDs (``set_usergroup``).
+        self.usergroups: dict[str, list[str]] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock_offset = 0.0
@@ -803,6 +810,7 @@ class FakeSlack:
     async def _serve(self) -> None:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._web_api)
+        app.router.add_get("/api/{method}", self._web_api)  # slack_sdk GETs users.info
         app.router.add_post("/response/{url_id}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._socket_wakeup = asyncio.Event()
@@ -870,6 +878,42 @@ class FakeSlack:
             )
         issued_response_urls.append(url)
         return url
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        guest: bool = False,
+        single_channel_guest: bool = False,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        deleted: bool = False,
+    ) -> None:
+        """A person as users.info describes them (docs/slack.md, Who is asking): a guest
+        (``is_restricted``; ``is_ultra_restricted`` too for a single-channel guest), or
+        from another workspace or org (Slack Connect) with ``team_id``/``enterprise_id``."""
+        user: Json = {
+            "id": user_id,
+            "team_id": team_id or self.team_id,
+            "name": user_id.lower(),
+            "deleted": deleted,
+            "is_bot": False,
+            "is_restricted": guest or single_channel_guest,
+            "is_ultra_restricted": single_channel_guest,
+        }
+        if enterprise_id is not None:
+            user["enterprise_user"] = {
+                "id": user_id,
+                "enterprise_id": enterprise_id,
+                "enterprise_name": "Another Org",
+                "teams": [team_id or self.team_id],
+            }
+        with self._lock:
+            self.users[user_id] = user
+
+    def set_usergroup(self, group_id: str, members: Sequence[str]) -> None:
+        with self._lock:
+            self.usergroups[group_id] = list(members)
 
     def break_response_url(
         self, url: str, *, status: int = 404, answer: str = "no_service"
@@ -1137,6 +1181,34 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _users_info(self, args: Json) -> Json:
+        user_id = str(args.get("user") or "")
+        if not user_id:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if user_id in self.unknown_users:
+                return {"ok": False, "error": "user_not_found"}
+            user = self.users.get(user_id)
+        if user is None:
+            user = {
+                "id": user_id,
+                "team_id": self.team_id,
+                "name": user_id.lower(),
+                "deleted": False,
+                "is_bot": False,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+            }
+        return {"ok": True, "user": user}
+
+    def _usergroups_users_list(self, args: Json) -> Json:
+        group = str(args.get("usergroup") or "")
+        with self._lock:
+            members = self.usergroups.get(group)
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(members)}
 
     def _is_member(self, channel: str) -> bool:
         return self.bot_channels is None or channel in self.bot_channels
@@ -1449,5 +1521,7 @@ _HANDLERS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "chat.postEphemeral": FakeSlack._post_ephemeral,
     "conversations.open": FakeSlack._conversations_open,
     "views.open": FakeSlack._views_open,
+    "users.info": FakeSlack._users_info,
+    "usergroups.users.list": FakeSlack._usergroups_users_list,
     "apps.connections.open": FakeSlack._connections_open,
 }

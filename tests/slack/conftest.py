@@ -294,6 +294,7 @@ class MediaLink:
     http: httpx.AsyncClient
     secret: str = SIGNING_SECRET
     sent: list[Sent] = field(default_factory=list)
+    services: Services | None = None  # the app's own (its audit trail, for instance)
 
     # -- raw requests
 
@@ -490,7 +491,14 @@ class MediaLink:
         current = asyncio.current_task()
         deadline = time.monotonic() + within
         while True:
-            busy = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+            busy = [
+                task
+                for task in asyncio.all_tasks()
+                if task is not current
+                and not task.done()
+                # The audit trail's writer and pruner live as long as the app.
+                and not task.get_name().startswith("audit-")
+            ]
             if not busy:
                 return
             if time.monotonic() > deadline:
@@ -561,7 +569,12 @@ async def make_medialink(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncItera
             limits=httpx.Limits(max_keepalive_connections=0),
         )
         medialink = MediaLink(
-            url=server.url, settings=settings, slack=fake_slack, wix=fake_wix, http=http
+            url=server.url,
+            settings=settings,
+            slack=fake_slack,
+            wix=fake_wix,
+            http=http,
+            services=services,
         )
         running.append((medialink, server, services))
         return medialink
@@ -622,9 +635,14 @@ def without_query(urls: Iterable[str]) -> set[str]:
     return {url.split("?", 1)[0] for url in urls}
 
 
+# Lookups made before a listener runs: Bolt's auth.test, and the access policy's
+# users.info and usergroups.users.list (bot.policy.directory), both cached.
+LOOKUPS = frozenset({"auth.test", "users.info", "usergroups.users.list"})
+
+
 def api_calls(slack: FakeSlack) -> list[ApiCall]:
-    """Web API calls except Bolt's own auth.test (made once, on the first request)."""
-    return [call for call in slack.calls if call.method != "auth.test"]
+    """Web API calls except the lookups (``LOOKUPS``) made before any listener runs."""
+    return [call for call in slack.calls if call.method not in LOOKUPS]
 
 
 def ack_text(sent: Sent) -> str:

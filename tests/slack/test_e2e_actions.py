@@ -193,10 +193,11 @@ async def test_video_offers_its_renditions_and_images_do_not(reply: Message) -> 
 
 
 async def test_a_private_video_rendition_wix_refuses_falls_back_to_the_original(
-    medialink: MediaLink, fake_wix: FakeWix
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
 ) -> None:
     """A private file lacks media URLs (docs/wix.md, Private files), so storyboard previews can't be
     told from renditions and may be offered; choosing one still ends with a working link."""
+    medialink = await make_medialink(medialink_private_files="everyone")
     renditions = ("480p.mp4", "720p.mp4")
     video = fake_wix.add_file(kind="video", private=True, renditions=renditions)
     reply = await first_reply(medialink, wix_url(video))

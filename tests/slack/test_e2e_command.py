@@ -76,12 +76,16 @@ async def test_expiry_shows_as_a_slack_date_with_a_utc_fallback(
     file_id = fake_wix.add_file()
     before = time.time()
     reply = await reply_to(medialink, f"{wix_url(file_id)} expires=3h")
-    [(stamp, fallback)] = slack_dates(reply.all_text())
-    assert before + 3 * 3600 - 60 <= stamp <= time.time() + 3 * 3600 + 60
-    assert fallback == datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # The expiry, and the Share button's confirmation ("until … if you share now").
+    dates = slack_dates(reply.all_text())
+    assert len(dates) == 2
+    for stamp, fallback in dates:
+        assert before + 3 * 3600 - 60 <= stamp <= time.time() + 3 * 3600 + 60
+        assert fallback == datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-async def test_private_files_are_marked(medialink: MediaLink, fake_wix: FakeWix) -> None:
+async def test_private_files_are_marked(make_medialink: MakeMediaLink, fake_wix: FakeWix) -> None:
+    medialink = await make_medialink(medialink_private_files="everyone")
     private = fake_wix.add_file(kind="document", display_name="contract.pdf", private=True)
     public = fake_wix.add_file(kind="image", display_name="logo.jpg")
     reply = await reply_to(medialink, f"{wix_url(private)} {wix_url(public)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.audit import AuditTrail
 from bot.audit.events import Requester, link_events, refusal_event
 from bot.durations import whole_minutes
+from bot.policy import AccessPolicy
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
 from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
@@ -41,6 +42,8 @@ class SlackDeps:
     # ``respond()`` for a response_url that Bolt does not know of (the form's picker).
     respond_to: Callable[[str], AsyncRespond]
     audit: AuditTrail
+    # Who may (checked by bot.slack.access before any listener), private files, zip.
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
 
     @property
     def max_expiry(self) -> timedelta:
@@ -83,7 +86,12 @@ async def make_links(
     request MediaLink takes on no more work for (the member's quota, or too much under
     way) is recorded as refused and ``WixBusyError`` raised."""
     try:
-        results = await deps.links.generate(refs, options, requester=requester.user_id)
+        results = await deps.links.generate(
+            refs,
+            options,
+            requester=requester.user_id,
+            private_files_allowed=deps.policy.may_link_private(requester.user_id),
+        )
     except WixBusyError as busy:
         deps.audit.record([refusal_event(requester, str(busy))])
         raise
@@ -124,6 +132,7 @@ def render_reply(
         rejected=rejected,
         expiry_choices=deps.expiry_choices,
         share_enabled=deps.share_enabled,
+        zip_enabled=deps.policy.may_zip(state.user_id),
     )
 
 

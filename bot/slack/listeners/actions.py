@@ -37,8 +37,11 @@ from bot.slack.messages import (
     DM_FAILED,
     DM_SENT,
     NOTHING_TO_SHARE,
+    REDIRECT_HOST_NOW_REFUSED,
     SHARE_DISABLED,
     SHARE_FAILED,
+    ZIP_FAILED,
+    ZIP_NOTHING,
     describe_error,
 )
 from bot.slack.middleware import deps_of
@@ -47,13 +50,17 @@ from bot.slack.render import (
     ACTION_DM,
     ACTION_REGENERATE,
     ACTION_SHARE,
+    ACTION_ZIP,
+    ACTION_ZIP_OPEN,
     EXPIRY_ACTION,
     LINK_ACTION,
     RENDITION_ACTION,
     render_dm_copy,
     render_notice,
     render_shared_reply,
+    render_zip_link,
 )
+from bot.wix.errors import WixError
 from bot.wix.fairness import WixBusyError
 from bot.wix.links import FileLinks
 
@@ -88,7 +95,7 @@ async def clicked_state(
     """The clicked button's state, or None after telling the person why not."""
     action = (body.get("actions") or [{}])[0]
     try:
-        return decode_state(
+        state = decode_state(
             str(action.get("value") or ""),
             max_expiry=deps.max_expiry,
             max_files=deps.max_refs,
@@ -98,6 +105,13 @@ async def clicked_state(
         logger.info("button refused: %s", type(error).__name__)
         await tell(str(error), body, respond, client)
         return None
+    if state.redirect_url is not None and not deps.policy.rules.redirect_host_allowed(
+        state.redirect_url
+    ):
+        # The button predates a narrower MEDIALINK_REDIRECT_HOSTS.
+        await tell(REDIRECT_HOST_NOW_REFUSED, body, respond, client)
+        return None
+    return state
 
 
 async def clicked_links(
@@ -196,6 +210,49 @@ async def send_copy_to_dm(
     await tell(DM_SENT if delivery.complete else DM_FAILED, body, respond, client)
 
 
+async def zip_download(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """One permanent zip link for the reply's public files (docs/wix.md, Generate Files
+    Download URL): admins only unless MEDIALINK_ZIP_ENABLED=everyone; the descriptors
+    decide which files are public, so a private file never goes in."""
+    await ack()
+    deps = deps_of(context)
+    state = await clicked_state(deps, body, respond, client)
+    if state is None:
+        return
+    if not deps.policy.may_zip(state.user_id):  # hidden then: a forged or old click
+        await tell(deps.policy.zip_refusal().message, body, respond, client)
+        return
+    ids = [file.file_id for file in state.files]
+    try:
+        descriptors = await deps.links.client.get_file_descriptors(ids)
+    except WixError as error:
+        await tell(describe_error(error), body, respond, client)
+        return
+    public = [d.id for d in descriptors if d.id in set(ids) and not d.private]
+    if not public:
+        await tell(ZIP_NOTHING, body, respond, client)
+        return
+    try:
+        url = await deps.links.client.generate_files_download_url(public)
+    except WixError as error:
+        logger.info("zip link failed: %s", type(error).__name__)
+        await tell(ZIP_FAILED, body, respond, client)
+        return
+    await deliver_ephemeral(
+        render_zip_link(url, files=len(public), left_out=len(ids) - len(public)),
+        respond=respond,
+        client=client,
+        channel_id=channel_id_of(body),
+        user_id=state.user_id,
+    )
+
+
 async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
     await ack()
     await delete_original(respond)
@@ -207,4 +264,6 @@ def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
         dispatcher.listen(app.action(action_id), remake_links)
     dispatcher.listen(app.action(ACTION_SHARE), share_in_channel)
     dispatcher.listen(app.action(ACTION_DM), send_copy_to_dm)
+    dispatcher.listen(app.action(ACTION_ZIP), zip_download)
+    dispatcher.listen(app.action(ACTION_ZIP_OPEN), acknowledge_link)
     dispatcher.listen(app.action(ACTION_DISMISS), dismiss)

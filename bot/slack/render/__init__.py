@@ -23,6 +23,7 @@ from bot.slack.render.footer import (
     ACTION_EXPIRY_PREFIX,
     ACTION_REGENERATE,
     ACTION_SHARE,
+    ACTION_ZIP,
     DISMISS_VALUE,
     EXPIRY_ACTION,
     EXPIRY_CHOICES,
@@ -43,7 +44,13 @@ from bot.slack.render.modal import (
 )
 from bot.slack.render.notices import render_notice
 from bot.slack.render.renditions import ACTION_RENDITION_PREFIX, RENDITION_ACTION
-from bot.slack.render.replies import render_dm_copy, render_link_reply, render_shared_reply
+from bot.slack.render.replies import (
+    ACTION_ZIP_OPEN,
+    render_dm_copy,
+    render_link_reply,
+    render_shared_reply,
+    render_zip_link,
+)
 from bot.slack.render.text import human_size, slack_date
 
 __all__ = [
@@ -54,6 +61,8 @@ __all__ = [
     "ACTION_REGENERATE",
     "ACTION_RENDITION_PREFIX",
     "ACTION_SHARE",
+    "ACTION_ZIP",
+    "ACTION_ZIP_OPEN",
     "ASSETS_ACTION",
     "ASSETS_BLOCK",
     "CONVERSATION_ACTION",
@@ -77,5 +86,6 @@ __all__ = [
     "render_link_reply",
     "render_notice",
     "render_shared_reply",
+    "render_zip_link",
     "slack_date",
 ]

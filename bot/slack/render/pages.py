@@ -35,6 +35,7 @@ class Layout:
     files: Mapping[str, FileState] | None = None  # file ID → its state, for interactive replies
     expiry_choices: tuple[int, ...] = ()
     share_enabled: bool = False
+    zip_enabled: bool = False
 
     def state_for(self, results: Sequence[FileLinks]) -> LinkState | None:
         """The request's state narrowed to these files; None for links only."""
@@ -136,6 +137,7 @@ def _render_page(
                 token,
                 expiry_choices=layout.expiry_choices,
                 share_enabled=layout.share_enabled,
+                zip_enabled=layout.zip_enabled,
             )
         )
     if len(blocks) + 1 > MAX_BLOCKS:  # + the intro

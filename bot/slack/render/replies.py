@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 from bot.slack.button_state import LinkState, file_state
 from bot.slack.messages import escape_clip
-from bot.slack.render.block_kit import Message
+from bot.slack.render.block_kit import Message, button, message, section
 from bot.slack.render.footer import EXPIRY_CHOICES
 from bot.slack.render.pages import Layout, paginate
 from bot.wix.links import FileLinks
 from bot.wix.refs import RejectedToken
+
+ACTION_ZIP_OPEN = "medialink_zip_open"  # the zip link's button: a URL, acked and ignored
 
 
 def render_link_reply(
@@ -21,6 +23,7 @@ def render_link_reply(
     rejected: Sequence[RejectedToken] = (),
     expiry_choices: Sequence[int] = EXPIRY_CHOICES,
     share_enabled: bool = True,
+    zip_enabled: bool = False,
 ) -> list[Message]:
     """The ephemeral reply with its buttons; as many messages as the limits need.
 
@@ -36,6 +39,7 @@ def render_link_reply(
         },
         expiry_choices=tuple(expiry_choices),
         share_enabled=share_enabled,
+        zip_enabled=zip_enabled,
         intro="Download links for {what}. Only you can see this.",
     )
     return paginate(results, layout, rejected)
@@ -45,6 +49,34 @@ def render_shared_reply(results: Sequence[FileLinks], *, shared_by: str) -> list
     """The links as everyone in the conversation sees them: links only, no controls."""
     layout = Layout(intro=f"<@{escape_clip(shared_by, 40)}> shared download links for {{what}}.")
     return paginate(results, layout, ())
+
+
+def render_zip_link(url: str, *, files: int, left_out: int) -> list[Message]:
+    """The permanent zip link, for the requester only."""
+    noun = "file" if files == 1 else "files"
+    skipped = (
+        f" {left_out} private or unavailable {'file was' if left_out == 1 else 'files were'} "
+        "left out."
+        if left_out
+        else ""
+    )
+    text = (
+        f"A zip of {files} public {noun}. This link is *permanent*: it never expires, and "
+        f"anyone who has it can download the zip, so share it with care.{skipped}"
+    )
+    return [
+        message(
+            text,
+            [
+                section(text, block_id="medialink_zip_text"),
+                {
+                    "type": "actions",
+                    "block_id": "medialink_zip_link",
+                    "elements": [button("Download zip", ACTION_ZIP_OPEN, url=url)],
+                },
+            ],
+        )
+    ]
 
 
 def render_dm_copy(results: Sequence[FileLinks]) -> list[Message]:
