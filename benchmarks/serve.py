@@ -56,7 +56,12 @@ async def serve_medialink(
     from bot.logs import configure_logging  # noqa: PLC0415
     from bot.run import freeze_start_up_objects  # noqa: PLC0415
     from bot.server import start_http_server  # noqa: PLC0415
-    from bot.services import Services, build_services, build_wix_auth  # noqa: PLC0415
+    from bot.services import (  # noqa: PLC0415
+        Services,
+        build_audit_trail,
+        build_services,
+        build_wix_auth,
+    )
     from bot.wix.client import RetryPolicy, WixMediaClient  # noqa: PLC0415
     from bot.wix.links import LinkService  # noqa: PLC0415
     from bot.wix.ratelimit import RateLimiter  # noqa: PLC0415
@@ -87,6 +92,7 @@ async def serve_medialink(
                 user_files_per_minute=settings.medialink_user_files_per_minute,
             ),
             max_refs=settings.medialink_max_refs,
+            audit=build_audit_trail(settings),
         )
     dispatcher = Dispatcher(
         give_way_limit=0.0 if "no-give-way" in experiments else GIVE_WAY_LIMIT,

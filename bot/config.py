@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.audit.urls import DATABASE_URL_HELP, DEFAULT_DATABASE_URL, normalize_database_url
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
 from bot.inputs import check_web_url
 from bot.wix.limits import DEFAULT_BASE_URL
@@ -52,6 +53,26 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
+
+
+# Retention may pass Wix's one-year link bound; parse_duration's own cap (ten years)
+# and its units are shared, its words about links are not.
+RETENTION_HELP = "a number of days such as 365d (at least 1d, at most 3650d)"
+MIN_RETENTION = timedelta(days=1)
+
+
+def _retention(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = parse_duration(value)
+        except ValueError:
+            raise ValueError(f"not a retention period; use {RETENTION_HELP}") from None
+    if isinstance(value, timedelta) and value < MIN_RETENTION:
+        raise ValueError(f"shorter than a day; use {RETENTION_HELP}")
+    return value
+
+
+Retention = Annotated[timedelta, BeforeValidator(_retention)]
 
 
 OptionalStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
@@ -112,6 +133,10 @@ class Settings(BaseSettings):
     medialink_share_enabled: bool = True
     medialink_user_files_per_minute: int = Field(default=100, ge=1, le=10_000)
 
+    # Audit trail: where every link and refusal is recorded, and for how long.
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
+    medialink_audit_retention: Retention = timedelta(days=365)
+
     # Server
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
     port: int = Field(default=3000, ge=1, le=65535)
@@ -133,6 +158,11 @@ class Settings(BaseSettings):
     @classmethod
     def _redirect_is_https(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value, https_only=True)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_supported(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(normalize_database_url(value.get_secret_value()))
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -262,6 +292,8 @@ _HINTS = {
     "slack_api_url": "use an http(s) URL such as https://slack.com/api/",
     "wix_api_url": f"use an http(s) URL such as {DEFAULT_WIX_API_URL}",
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
+    "database_url": DATABASE_URL_HELP,
+    "medialink_audit_retention": f"use {RETENTION_HELP}",
 }
 
 

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.audit import AuditTrail
+from bot.audit.store import SqlAuditTrail
 from bot.config import Settings, WixApiKeyCredentials
 from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
 from bot.wix.client import PATH_OAUTH_TOKEN, RetryPolicy, WixMediaClient
@@ -16,9 +18,13 @@ from bot.wix.links import LinkService
 class Services:
     links: LinkService
     max_refs: int
+    audit: AuditTrail
 
     async def aclose(self) -> None:
-        await self.links.client.aclose()
+        try:
+            await self.links.client.aclose()
+        finally:
+            await self.audit.aclose()  # writes what is still pending, within a deadline
 
 
 def build_wix_auth(settings: Settings) -> WixAuth:
@@ -47,6 +53,14 @@ def build_wix_client(
     )
 
 
+def build_audit_trail(settings: Settings) -> SqlAuditTrail:
+    """The audit trail on DATABASE_URL; does no I/O (``start()`` migrates and connects)."""
+    return SqlAuditTrail(
+        settings.database_url.get_secret_value(),
+        retention=settings.medialink_audit_retention,
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -61,4 +75,6 @@ def build_services(
         default_redirect_url=settings.medialink_expiration_redirect_url,
         user_files_per_minute=settings.medialink_user_files_per_minute,
     )
-    return Services(links=links, max_refs=settings.medialink_max_refs)
+    return Services(
+        links=links, max_refs=settings.medialink_max_refs, audit=build_audit_trail(settings)
+    )

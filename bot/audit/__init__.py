@@ -86,3 +86,8 @@ class AuditTrail(Protocol):
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+class AuditUnavailable(Exception):
+    """The record cannot be read right now (the database is unreachable or too slow);
+    ``str()`` is a sentence for a person."""

@@ -1,0 +1,1 @@
+"""Alembic migrations for the audit trail, run by ``bot.audit.store`` at start."""
