@@ -17,7 +17,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.services import Services
-from bot.slack.listeners import SlackDeps, actions, commands, shortcuts, views
+from bot.slack.listeners import SlackDeps, actions, commands, history, home, shortcuts, views
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
 from bot.slack.web_api import build_web_client
@@ -52,6 +52,9 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         max_refs=services.max_refs,
         share_enabled=settings.medialink_share_enabled,
         respond_to=dispatcher.respond,
+        audit=services.audit,
+        admins=admin_ids(settings),
+        private_files=private_files_rule(settings),
     )
     app.use(RequestContext(dispatcher, deps))
 
@@ -61,9 +64,20 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         report_listener_error(dispatcher, error, body, request)
 
     app.error(report_error)
-    for group in (commands, shortcuts, actions, views):
+    for group in (commands, shortcuts, actions, views, history, home):
         group.register(app, dispatcher)
     return app
+
+
+def admin_ids(settings: Settings) -> frozenset[str]:
+    """MEDIALINK_ADMINS, for the history and the App Home."""
+    return settings.medialink_admins
+
+
+def private_files_rule(settings: Settings) -> str | None:
+    """MEDIALINK_PRIVATE_FILES, shown in the App Home (the policy owns the setting)."""
+    rule = getattr(settings, "medialink_private_files", None)
+    return rule if isinstance(rule, str) else None
 
 
 def report_listener_error(

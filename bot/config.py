@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.audit.urls import DATABASE_URL_HELP, DEFAULT_DATABASE_URL, normalize_database_url
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
@@ -75,6 +75,14 @@ def _retention(value: Any) -> Any:
 Retention = Annotated[timedelta, BeforeValidator(_retention)]
 
 
+def _split_list(value: Any) -> Any:
+    """``"A, B,,C"`` → ``frozenset({"A", "B", "C"})``; a list or set passes through."""
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+IdList = Annotated[frozenset[str], NoDecode, BeforeValidator(_split_list)]
 OptionalStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
 
@@ -132,6 +140,8 @@ class Settings(BaseSettings):
     medialink_max_refs: int = Field(default=50, ge=1, le=100)
     medialink_share_enabled: bool = True
     medialink_user_files_per_minute: int = Field(default=100, ge=1, le=10_000)
+    # Member IDs who may see everyone's record (the access policy owns the other lists).
+    medialink_admins: IdList = frozenset()
 
     # Audit trail: where every link and refusal is recorded, and for how long.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password

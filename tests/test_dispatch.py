@@ -10,6 +10,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit.store import SqlAuditTrail
 from bot.dispatch import Arrival, Dispatcher, ListenerAck, PendingAcks
 from bot.slack.listeners import SlackDeps
 from bot.slack.middleware import RequestContext
@@ -149,7 +150,13 @@ def probe(
     )
     dispatcher = Dispatcher()
     links = LinkService(WixMediaClient(ApiKeyAuth("IST.unused", "site"), base_url=slack.api_url))
-    deps = SlackDeps(links=links, max_refs=1, share_enabled=False, respond_to=dispatcher.respond)
+    deps = SlackDeps(
+        links=links,
+        max_refs=1,
+        share_enabled=False,
+        respond_to=dispatcher.respond,
+        audit=SqlAuditTrail("sqlite+aiosqlite:///:memory:"),  # never used: built, not started
+    )
     app.use(RequestContext(dispatcher, deps))
     result = Probe(app, dispatcher)
 

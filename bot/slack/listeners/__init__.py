@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.audit import AuditTrail
 from bot.durations import whole_minutes
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
@@ -38,6 +40,11 @@ class SlackDeps:
     share_enabled: bool
     # ``respond()`` for a response_url that Bolt does not know of (the form's picker).
     respond_to: Callable[[str], AsyncRespond]
+    audit: AuditTrail
+    # Who may see everyone's record (MEDIALINK_ADMINS), and who may link private files
+    # (MEDIALINK_PRIVATE_FILES): the history and the App Home show and use them.
+    admins: frozenset[str] = frozenset()
+    private_files: str | None = None
 
     @property
     def max_expiry(self) -> timedelta:
@@ -50,6 +57,17 @@ class SlackDeps:
     @property
     def expiry_choices(self) -> tuple[int, ...]:
         return allowed_expiry_choices(whole_minutes(self.max_expiry))
+
+
+async def ack_with(ack: AsyncAck, message: Message) -> None:
+    """Answer in the ack itself, privately: the person's own text must not reach the channel."""
+    await ack(
+        text=message["text"],
+        blocks=message["blocks"],
+        response_type="ephemeral",
+        unfurl_links=False,
+        unfurl_media=False,
+    )
 
 
 def checked_options(deps: SlackDeps, options: LinkOptions) -> LinkOptions:

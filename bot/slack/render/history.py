@@ -85,7 +85,7 @@ def render_history(
             context(
                 "*Regenerate* makes fresh links to that file for you, with the same renditions "
                 f"and for as long as the original (at most {format_duration(max_expiry)}). "
-                "Expired links no longer work.",
+                "Links that have expired no longer work.",
                 block_id="history_note",
             )
         )
