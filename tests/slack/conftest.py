@@ -5,6 +5,8 @@
 - ``make_medialink(**settings)``: builds the app with ``build_app(settings,
   build_services(settings, retry=FAST_RETRY))`` and serves it with
   ``bot.server.start_http_server`` on 127.0.0.1, port 0. ``medialink`` is the default one.
+  Its audit record is the real store on an SQLite file of the test's own; with
+  ``audit_running=True`` the store's writer runs in the background, as in ``serve``.
 - ``MediaLink`` (what those return) sends correctly signed requests built from
   Slack's payload shapes (docs/slack.md: Slash command payload, Interactivity payloads):
   form-encoded slash commands and ``payload=`` JSON for shortcuts, block actions and view
@@ -509,7 +511,7 @@ def _runs_always(task: asyncio.Task[Any]) -> bool:
 
 class MakeMediaLink(Protocol):
     def __call__(
-        self, *, dispatcher: Dispatcher | None = None, **settings: Any
+        self, *, dispatcher: Dispatcher | None = None, audit_running: bool = False, **settings: Any
     ) -> Awaitable[MediaLink]: ...
 
 
@@ -558,12 +560,15 @@ async def make_medialink(
     # Each test's own audit record (the real store), never a file in the repository.
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'medialink.db'}"
 
-    async def start(*, dispatcher: Dispatcher | None = None, **overrides: Any) -> MediaLink:
+    async def start(
+        *, dispatcher: Dispatcher | None = None, audit_running: bool = False, **overrides: Any
+    ) -> MediaLink:
         settings = medialink_settings(
             fake_slack, fake_wix, **{"database_url": database_url, **overrides}
         )
         services = build_services(settings, retry=FAST_RETRY)
-        await services.audit.start()
+        if audit_running:  # its writer in the background, as `serve` runs it
+            await services.audit.start()
         dispatcher = dispatcher or Dispatcher()
         app = build_app(settings, services, dispatcher)
         server = await start_http_server(

@@ -3,6 +3,7 @@ the real audit store (SQLite in a temporary directory) holding the record."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Sequence
@@ -157,7 +158,7 @@ async def test_history_shows_the_link_just_made(
     make_medialink: MakeMediaLink, fake_wix: FakeWix, database_url: str
 ) -> None:
     file_id = fake_wix.add_file(kind="image", display_name="fresh-poster.jpg")
-    medialink = await make_medialink(database_url=database_url)
+    medialink = await make_medialink(database_url=database_url, audit_running=True)
     sent = await medialink.command(wix_url(file_id))
     await medialink.reply(sent)
     message = await history(medialink)
@@ -301,7 +302,9 @@ async def test_a_non_admin_is_refused_someone_elses_history(
             )
         ],
     )
-    medialink = await make_medialink(database_url=database_url, medialink_admins=ADMIN_ID)
+    medialink = await make_medialink(
+        database_url=database_url, medialink_admins=ADMIN_ID, audit_running=True
+    )
     sent = await medialink.command(f"history <@{OTHER_USER_ID}|bob>")
     assert sent.response.status_code == 200
     answer = json.loads(sent.response.text)
@@ -312,8 +315,18 @@ async def test_a_non_admin_is_refused_someone_elses_history(
     assert "bobs.jpg" not in said
     await medialink.settle()
     assert medialink.slack.posts(sent.response_url) == []
-    # The refusal is in the record.
-    [recorded] = await read_back(database_url, AuditQuery(outcome="refused"))
+    # The refusal is in the record, written by the app's store in the background.
+    found: list[AuditEvent] = []
+
+    async def written() -> bool:
+        found[:] = await read_back(database_url, AuditQuery(outcome="refused"))
+        return bool(found)
+
+    for _ in range(100):
+        if await written():
+            break
+        await asyncio.sleep(0.05)
+    [recorded] = found
     assert recorded.user_id == USER_ID
     assert recorded.entry == Entry.HISTORY
 
