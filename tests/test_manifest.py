@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from bot.server import EVENTS_PATH
-from bot.slack.surfaces import COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
+from bot.slack.surfaces import APP_HOME_OPENED, COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
@@ -123,6 +123,15 @@ def test_bot_user_interactivity_and_settings(manifest: dict[str, Any]) -> None:
     urls = [settings["interactivity"]["request_url"]]
     urls += [command["url"] for command in manifest["features"]["slash_commands"]]
     assert all(url.startswith("https://medialink.example.com/") for url in urls)
+
+
+def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
+    # views.publish answers not_enabled without the Home tab; the event needs the bot user.
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["bot_user"]["display_name"]
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["bot_events"] == [APP_HOME_OPENED]
+    assert events["request_url"] == "https://medialink.example.com" + EVENTS_PATH
 
 
 def test_schema_is_not_copied_into_the_project() -> None:

@@ -118,6 +118,7 @@ USAGE = "\n".join(
         f"• `{COMMAND} <Wix media URLs or file IDs> [options]`",
         "• Or the *Get download links* shortcut on a message with Wix links,",
         "   or the *Wix download links* shortcut, which opens a form.",
+        f"• `{COMMAND} history`: your last 20 links, each with a Regenerate button",
         "",
         "*Options* (any order)",
         f"• `expires=2h` (also `--expires 2h`): how long the links work: {DURATION_HELP}",
@@ -248,3 +249,40 @@ def escape_clip(text: str, limit: int) -> str:
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 1] + "…"
     return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- the record: /medialink history and the App Home ------------------------------------
+
+HISTORY_USAGE = "\n".join(
+    [
+        f"`{COMMAND} history` shows your last 20 links, each with a Regenerate button.",
+        f"`{COMMAND} history <Wix file URL or ID>`: your links to that file.",
+        f"MediaLink's admins also: `{COMMAND} history @someone` (pick them from the list "
+        f"as you type @), and `{COMMAND} history <file>` shows everyone's links to the file.",
+    ]
+)
+RECORD_UNREADABLE = (
+    "MediaLink cannot read its record right now, so there is no history to show. "
+    "Your links still work; try again in a few minutes."
+)
+
+
+def history_for_admins(admins: Sequence[str]) -> str:
+    """Why a person may not see someone else's links, and whom to ask."""
+    return (
+        "Only MediaLink's admins can see other people's links"
+        + _ask_admins(admins)
+        + f". `{COMMAND} history` shows your own."
+    )
+
+
+def history_problem(problem: str) -> str:
+    return f"{_sentence(problem)}\n\n{HISTORY_USAGE}"
+
+
+def _ask_admins(admins: Sequence[str]) -> str:
+    named = [f"<@{admin}>" for admin in list(admins)[:5]]
+    if not named:
+        return ""
+    more = f" and {len(admins) - len(named)} more" if len(admins) > len(named) else ""
+    return f" (ask {', '.join(named)}{more})"

@@ -1,4 +1,4 @@
-"""MediaLink's names on Slack: the command and the shortcuts' callback IDs.
+"""MediaLink's names on Slack: the command, the shortcuts' callback IDs and the events.
 
 They must match ``manifest.yaml`` (tests/test_manifest.py checks).
 """
@@ -10,3 +10,4 @@ from typing import Final
 COMMAND: Final = "/medialink"
 MESSAGE_SHORTCUT: Final = "medialink_message"
 GLOBAL_SHORTCUT: Final = "medialink_global"
+APP_HOME_OPENED: Final = "app_home_opened"

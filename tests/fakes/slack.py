@@ -540,6 +540,29 @@ def modal_errors(view: object) -> list[str]:
     return checker.errors
 
 
+def home_errors(view: object) -> list[str]:
+    """Why ``views.publish`` would refuse a Home tab view (empty when it is valid)."""
+    checker = _BlockKitChecker("modal")  # a Home tab holds up to 100 blocks, as a modal
+    if not isinstance(view, dict):
+        return ["must be an object [json-pointer:/view]"]
+    checker.keys(view, "/view", _HOME_VIEW_KEYS)
+    if view.get("type") != "home":
+        checker.fail("/view/type", "must be home")
+    if "callback_id" in view:
+        checker.string(view["callback_id"], "/view/callback_id", max_len=MAX_CALLBACK_ID)
+    if "private_metadata" in view:
+        checker.string(
+            view["private_metadata"],
+            "/view/private_metadata",
+            max_len=MAX_PRIVATE_METADATA,
+            min_len=0,
+        )
+    checker.blocks(view.get("blocks"), "/view/blocks")
+    return checker.errors
+
+
+_HOME_VIEW_KEYS = frozenset({"type", "blocks", "private_metadata", "callback_id", "external_id"})
+
 _VIEW_KEYS = frozenset(
     {
         "type",
@@ -744,6 +767,8 @@ class FakeSlack:
         self.unknown_users: set[str] = set()
         # usergroups.users.list: group ID → member IDs (``set_usergroup``).
         self.usergroups: dict[str, list[str]] = {}
+        # features.app_home.home_tab_enabled: without it views.publish answers not_enabled.
+        self.home_tab_enabled = True
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock_offset = 0.0
@@ -753,6 +778,7 @@ class FakeSlack:
         self._response_urls: dict[str, ResponseUrl] = {}
         self._messages: dict[str, Message] = {}
         self._views: dict[str, Json] = {}
+        self._published: list[tuple[str, Json]] = []  # views.publish: (user, view), in order
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._tickets: set[str] = set()
@@ -998,6 +1024,16 @@ class FakeSlack:
     def views(self) -> list[Json]:
         with self._lock:
             return list(self._views.values())
+
+    def published_views(self, user: str | None = None) -> list[Json]:
+        """Home tab views published (for ``user``, or anyone's), oldest first."""
+        with self._lock:
+            return [view for owner, view in self._published if user is None or owner == user]
+
+    def home_view(self, user: str) -> Json | None:
+        """The Home tab ``user`` sees now: the last view published for them."""
+        views = self.published_views(user)
+        return views[-1] if views else None
 
     async def wait_until(
         self, condition: Callable[[], bool], *, within: float = 5.0, what: str = "condition"
@@ -1300,6 +1336,36 @@ class FakeSlack:
             self._views[view_id] = opened
         return {"ok": True, "view": opened}
 
+    def _views_publish(self, args: Json) -> Json:
+        user = args.get("user_id")
+        if not isinstance(user, str) or not user:
+            return _invalid_arguments(["missing required field: user_id"])
+        if not self.home_tab_enabled:
+            return {"ok": False, "error": "not_enabled"}
+        view = args.get("view")
+        errors = home_errors(view)
+        if errors:
+            return _invalid_arguments(errors)
+        assert isinstance(view, dict)
+        view_id = self.new_id("V")
+        published: Json = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            "state": {"values": {}},
+            "hash": f"{int(self.now())}.{uuid.uuid4().hex[:8]}",
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            **view,
+        }
+        with self._lock:
+            self._views[view_id] = published
+            self._published.append((user, published))
+        return {"ok": True, "view": published}
+
     def _connections_open(self, _: Json) -> Json:
         ticket = uuid.uuid4().hex
         with self._lock:
@@ -1523,5 +1589,39 @@ _HANDLERS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "views.open": FakeSlack._views_open,
     "users.info": FakeSlack._users_info,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
+    "views.publish": FakeSlack._views_publish,
     "apps.connections.open": FakeSlack._connections_open,
 }
+
+
+def app_home_opened_event(
+    user: str, *, tab: str = "home", team_id: str = TEAM_ID, event_id: str | None = None
+) -> Json:
+    """An Events API body for ``app_home_opened`` (docs/slack.md, App Home): what Slack
+    POSTs as JSON in HTTP mode, and the payload of an ``events_api`` envelope."""
+    now = time.time()
+    return {
+        "token": "XXYYZZ",
+        "team_id": team_id,
+        "api_app_id": APP_ID,
+        "event": {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": "D" + user[1:],
+            "tab": tab,
+            "event_ts": f"{now:.6f}",
+        },
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(now),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }

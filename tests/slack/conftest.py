@@ -5,6 +5,8 @@
 - ``make_medialink(**settings)``: builds the app with ``build_app(settings,
   build_services(settings, retry=FAST_RETRY))`` and serves it with
   ``bot.server.start_http_server`` on 127.0.0.1, port 0. ``medialink`` is the default one.
+  Its audit record is the real store on an SQLite file of the test's own; with
+  ``audit_running=True`` the store's writer runs in the background, as in ``serve``.
 - ``MediaLink`` (what those return) sends correctly signed requests built from
   Slack's payload shapes (docs/slack.md: Slash command payload, Interactivity payloads):
   form-encoded slash commands and ``payload=`` JSON for shortcuts, block actions and view
@@ -494,10 +496,7 @@ class MediaLink:
             busy = [
                 task
                 for task in asyncio.all_tasks()
-                if task is not current
-                and not task.done()
-                # The audit trail's writer and pruner live as long as the app.
-                and not task.get_name().startswith("audit-")
+                if task is not current and not task.done() and not _runs_always(task)
             ]
             if not busy:
                 return
@@ -506,9 +505,14 @@ class MediaLink:
             await asyncio.wait(busy, timeout=0.05)
 
 
+def _runs_always(task: asyncio.Task[Any]) -> bool:
+    """The audit trail's writer and retention tasks run as long as the app does."""
+    return task.get_name().startswith("audit-")
+
+
 class MakeMediaLink(Protocol):
     def __call__(
-        self, *, dispatcher: Dispatcher | None = None, **settings: Any
+        self, *, dispatcher: Dispatcher | None = None, audit_running: bool = False, **settings: Any
     ) -> Awaitable[MediaLink]: ...
 
 
@@ -550,12 +554,22 @@ def medialink_settings(slack: FakeSlack, wix: FakeWix, **overrides: Any) -> Sett
 
 
 @pytest.fixture
-async def make_medialink(fake_slack: FakeSlack, fake_wix: FakeWix) -> AsyncIterator[MakeMediaLink]:
+async def make_medialink(
+    fake_slack: FakeSlack, fake_wix: FakeWix, tmp_path: Path
+) -> AsyncIterator[MakeMediaLink]:
     running: list[tuple[MediaLink, RunningServer, Services]] = []
+    # Each test's own audit record (the real store), never a file in the repository.
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'medialink.db'}"
 
-    async def start(*, dispatcher: Dispatcher | None = None, **overrides: Any) -> MediaLink:
-        settings = medialink_settings(fake_slack, fake_wix, **overrides)
+    async def start(
+        *, dispatcher: Dispatcher | None = None, audit_running: bool = False, **overrides: Any
+    ) -> MediaLink:
+        settings = medialink_settings(
+            fake_slack, fake_wix, **{"database_url": database_url, **overrides}
+        )
         services = build_services(settings, retry=FAST_RETRY)
+        if audit_running:  # its writer in the background, as `serve` runs it
+            await services.audit.start()
         dispatcher = dispatcher or Dispatcher()
         app = build_app(settings, services, dispatcher)
         server = await start_http_server(

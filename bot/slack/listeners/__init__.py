@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.audit import AuditTrail
@@ -56,6 +57,17 @@ class SlackDeps:
     @property
     def expiry_choices(self) -> tuple[int, ...]:
         return allowed_expiry_choices(whole_minutes(self.max_expiry))
+
+
+async def ack_with(ack: AsyncAck, message: Message) -> None:
+    """Answer in the ack itself, privately: the person's own text must not reach the channel."""
+    await ack(
+        text=message["text"],
+        blocks=message["blocks"],
+        response_type="ephemeral",
+        unfurl_links=False,
+        unfurl_media=False,
+    )
 
 
 def checked_options(deps: SlackDeps, options: LinkOptions) -> LinkOptions:

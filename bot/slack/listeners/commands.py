@@ -17,11 +17,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
 from bot.slack.delivery import deliver_ephemeral
-from bot.slack.listeners import checked_options, fresh_link_reply, requester_of, user_id_of
+from bot.slack.listeners import (
+    ack_with,
+    checked_options,
+    fresh_link_reply,
+    requester_of,
+    user_id_of,
+)
+from bot.slack.listeners.history import history_command, wants_history
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
-from bot.slack.render import Message, render_notice
+from bot.slack.render import render_notice
 from bot.slack.surfaces import COMMAND
 from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
@@ -37,6 +44,9 @@ async def medialink_command(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
+    if wants_history(str(command.get("text") or "")):
+        await history_command(ack, command, respond, client, context)
+        return
     deps = deps_of(context)
     request = parse_command_text(str(command.get("text") or ""))
     if request.wants_help:
@@ -68,17 +78,6 @@ async def medialink_command(
         client=client,
         channel_id=command.get("channel_id"),
         user_id=user_id_of(command),
-    )
-
-
-async def ack_with(ack: AsyncAck, message: Message) -> None:
-    """Answer in the ack itself, privately: the person's own text must not reach the channel."""
-    await ack(
-        text=message["text"],
-        blocks=message["blocks"],
-        response_type="ephemeral",
-        unfurl_links=False,
-        unfurl_media=False,
     )
 
 

@@ -8,6 +8,7 @@ to is kept here (docs/slack.md, Block Kit limits).
 from __future__ import annotations
 
 MAX_BLOCKS = 50  # per message
+MAX_VIEW_BLOCKS = 100  # per modal or Home tab
 MAX_SECTION_TEXT = 3000  # section text, and each context element
 MAX_ACTIONS_ELEMENTS = 25  # per actions block
 MAX_BUTTON_TEXT = 75
