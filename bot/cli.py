@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from bot.audit import AuditEvent, AuditQuery, AuditUnavailable
+from bot.audit import AuditEvent, AuditQuery, AuditUnavailable, Entry
+from bot.audit.events import Requester, link_events
 from bot.audit.export import write_csv, write_json, write_table
 from bot.audit.store import MAX_QUERY_LIMIT
 from bot.audit.urls import database_password, shown_database_url
@@ -281,6 +282,10 @@ async def _link(settings: Settings, args: argparse.Namespace, text: str, out: Te
     services = build_services(settings)
     try:
         results = await services.links.generate(parsed.refs, options)
+        # Recorded like Slack's links (entry "cli", no Slack user); aclose() writes them.
+        services.audit.record(
+            link_events(Requester(entry=Entry.CLI), results, asked_keys=options.asset_keys)
+        )
     finally:
         await services.aclose()
     if args.json:
