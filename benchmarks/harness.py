@@ -291,13 +291,17 @@ def medialink_text(file_ids: Sequence[str]) -> str:
     return "\n".join(wix_url(file_id) for file_id in file_ids)
 
 
+# Members sending the load, in turn. Enough that no one member's file quota is what a
+# run measures, few enough that the access policy's directory cache (users.info) is
+# warm after the first round, as in a workspace where people come back.
+MEMBERS = 200
 _members = itertools.count()
 
 
 def next_member() -> str:
-    """One of ten thousand members, in turn across the whole run: load comes from a team,
-    as it would in a workspace, so no one member's file quota is what a run measures."""
-    return f"U0LOAD{next(_members) % 10_000:05d}"
+    """The next of ``MEMBERS`` members, in turn across the whole run: load comes from a
+    team, as it would in a workspace."""
+    return f"U0LOAD{next(_members) % MEMBERS:05d}"
 
 
 def signed_commands(slack: FakeSlack, file_sets: Sequence[Sequence[str]]) -> Commands:
