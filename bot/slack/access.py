@@ -37,7 +37,7 @@ from bot.slack.render import (
     MODAL_CALLBACK_ID,
     URLS_BLOCK,
 )
-from bot.slack.surfaces import COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
+from bot.slack.surfaces import COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT, button_entry
 
 if TYPE_CHECKING:
     from bot.audit import AuditTrail
@@ -166,7 +166,7 @@ def entry_of(body: Mapping[str, Any]) -> str | None:
             return None
         if LINK_ACTION.match(action_id) or action_id in {ACTION_DISMISS, ACTION_ZIP_OPEN}:
             return None
-        return Entry.button(action_id.removeprefix("medialink_"))
+        return button_entry(action_id)
     return None
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from bot.audit import Entry
+
 COMMAND: Final = "/medialink"
 MESSAGE_SHORTCUT: Final = "medialink_message"
 GLOBAL_SHORTCUT: Final = "medialink_global"
 APP_HOME_OPENED: Final = "app_home_opened"
+
+
+def button_entry(action_id: str) -> str:
+    """The audit trail's name for a click on one of MediaLink's buttons: ``button:regenerate``."""
+    return Entry.button(action_id.removeprefix("medialink_")[:60])

@@ -17,7 +17,6 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import Entry
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
@@ -60,6 +59,7 @@ from bot.slack.render import (
     render_shared_reply,
     render_zip_link,
 )
+from bot.slack.surfaces import button_entry
 from bot.wix.errors import WixError
 from bot.wix.fairness import WixBusyError
 from bot.wix.links import FileLinks
@@ -128,7 +128,7 @@ async def clicked_links(
     if state is None:
         return None
     action = (body.get("actions") or [{}])[0]
-    requester = requester_of(context, Entry.button(str(action.get("action_id") or "?")[:60]))
+    requester = requester_of(context, button_entry(str(action.get("action_id") or "?")))
     try:
         return state, await links_for_state(deps, state, requester)
     except WixBusyError as busy:
