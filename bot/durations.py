@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-# Wix's generate-file-download-url accepts 1..525600 minutes (docs/wix.md, expirationInMinutes).
+# Wix accepts 1..525600 minutes (docs/wix.md, Generate File Download URL).
 WIX_MIN_EXPIRY = timedelta(minutes=1)
 WIX_MAX_EXPIRY = timedelta(minutes=525_600)
 

@@ -12,10 +12,10 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-# Wix documents no length for expirationRedirectUrl (docs/wix.md, generate-file-download-url);
+# Wix documents no length for expirationRedirectUrl (docs/wix.md, Generate File Download URL);
 # the address also travels in every button's value, which holds 2000 characters.
 MAX_URL_LENGTH = 1000
-# Wix's downloadFileName holds at most 100 characters (docs/wix.md, generate-file-download-url).
+# Wix's downloadFileName holds at most 100 characters (docs/wix.md, Generate File Download URL).
 MAX_FILE_NAME_LENGTH = 100
 
 # Control, format (bidi overrides, zero-width), line/paragraph separators,

@@ -1,4 +1,5 @@
-"""Async client for the four Wix Media Manager calls MediaLink needs (docs/wix.md, Endpoints).
+"""Async client for the four Wix Media Manager calls MediaLink needs (docs/wix.md,
+Generate File Download URL and the three sections after it).
 
 All HTTP goes through ``WixMediaClient._request``, the one place that decides about
 retries (429, 5xx, timeouts, dropped connections; never other 4xx), waits (``Retry-After``

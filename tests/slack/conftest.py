@@ -88,7 +88,7 @@ def sign(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
 
 def signature_for(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:
     """Slack's v0 signature, computed here from the documented recipe rather than by the SDK:
-    ``v0=`` + hex HMAC-SHA256 of ``v0:{timestamp}:{raw body}`` (docs/slack.md, Signing)."""
+    ``v0=`` + hex HMAC-SHA256 of ``v0:{timestamp}:{raw body}`` (docs/slack.md, Request signing)."""
     base = b"v0:" + timestamp.encode() + b":" + body
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 

@@ -1,6 +1,6 @@
 """The HTTP edge: nothing unverified is parsed, logged, answered with a 5xx, or relayed.
 
-Slack signs every request (docs/slack.md, Signing): the server checks the timestamp
+Slack signs every request (docs/slack.md, Request signing): the server checks the timestamp
 and the v0 signature on the raw body before anything reads it. A request that fails
 gets a 4xx, at most one short log line without its body, and causes no outbound
 request at all: no post to the response_url its body names, no Web API call, no Wix
