@@ -1,0 +1,76 @@
+"""Gaps a review of the access policy and the audit trail found, each proven end to end:
+signed requests against the loopback fakes, the real audit store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.audit import AuditEvent, AuditQuery
+from tests.fakes.wix import FakeWix
+from tests.slack.conftest import MakeMediaLink, MediaLink, ack_text, wix_url
+
+ADMIN_ID = "U0ADMIN01"
+
+
+async def events_for(
+    medialink: MediaLink, count: int, *, entry: str, **query: Any
+) -> list[AuditEvent]:
+    """The events of ``entry`` matching ``query`` once there are ``count`` (bounded wait)."""
+    assert medialink.services is not None
+    trail = medialink.services.audit
+    deadline = time.monotonic() + 10
+    while True:
+        found = [
+            event
+            for event in await trail.query(AuditQuery(limit=100, **query))
+            if event.entry == entry
+        ]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
+async def test_a_zip_link_is_recorded_for_each_file_it_holds(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    """The zip's link is permanent: the record must say who made it, for which files."""
+    medialink = await make_medialink(
+        audit_running=True, medialink_zip_enabled="admins", medialink_admins=ADMIN_ID
+    )
+    public = fake_wix.add_file(kind="image")
+    sent = await medialink.command(wix_url(public), user=ADMIN_ID)
+    assert ack_text(sent) == ""
+    reply = await medialink.reply(sent)
+    clicked = await medialink.click(reply, "medialink_zip", user=ADMIN_ID)
+    zip_reply = await medialink.reply(clicked)
+    assert "permanent" in zip_reply.all_text()
+
+    [made] = await events_for(medialink, 1, entry="button:zip", file_id=public)
+    assert made.user_id == ADMIN_ID
+    assert made.outcome == "ok"
+    assert made.private is False
+    assert made.expires_at is None  # the zip's link never expires
+    assert "permanent" in (made.reason or "")
+    assert not any("://" in str(value) for value in vars_of(made))
+
+
+async def test_a_zip_refused_to_a_member_is_recorded(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    medialink = await make_medialink(
+        audit_running=True, medialink_zip_enabled="admins", medialink_admins=ADMIN_ID
+    )
+    sent = await medialink.command(wix_url(fake_wix.add_file()))
+    reply = await medialink.reply(sent)
+    token = reply.element("medialink_regenerate")["value"]
+    clicked = await medialink.click(reply, "medialink_zip", forged={"value": token})
+    await medialink.wait_posts(clicked)
+
+    [refused] = await events_for(medialink, 1, entry="button:zip", outcome="refused")
+    assert refused.reason == "admins_only"
+
+
+def vars_of(event: AuditEvent) -> list[object]:
+    return [getattr(event, name) for name in event.__slots__]
