@@ -166,8 +166,13 @@ def entry_of(body: Mapping[str, Any]) -> str | None:
             return None
         if LINK_ACTION.match(action_id) or action_id in {ACTION_DISMISS, ACTION_ZIP_OPEN}:
             return None
-        return Entry.button(action_id.removeprefix("medialink_"))
+        return button_entry(action_id)
     return None
+
+
+def button_entry(action_id: str) -> str:
+    """The record's name for a button, the same for its links and its refusals."""
+    return Entry.button(action_id.removeprefix("medialink_")[:60])
 
 
 def plain_refusal(refusal: Refusal) -> str:

@@ -86,7 +86,7 @@ async def test_a_button_records_its_own_entry(
     reply = await medialink.reply(await medialink.command(wix_url(fake_wix.add_file())))
     await medialink.reply(await medialink.click(reply, "medialink_regenerate"))
     found = await events(medialink, 2, outcome="ok")
-    assert sorted(event.entry for event in found) == ["button:medialink_regenerate", "command"]
+    assert sorted(event.entry for event in found) == ["button:regenerate", "command"]
 
 
 async def test_a_member_over_quota_is_recorded_as_refused(

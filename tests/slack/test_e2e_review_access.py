@@ -74,3 +74,18 @@ async def test_a_zip_refused_to_a_member_is_recorded(
 
 def vars_of(event: AuditEvent) -> list[object]:
     return [getattr(event, name) for name in event.__slots__]
+
+
+async def test_a_button_has_one_name_in_the_record_whether_it_made_links_or_was_refused(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    """An admin filtering the record by a button must find its links and its refusals."""
+    before = await make_medialink(audit_running=True)
+    reply = await before.reply(await before.command(wix_url(fake_wix.add_file())))
+    await before.reply(await before.click(reply, "medialink_regenerate"))
+    [made] = await events_for(before, 1, entry="button:regenerate", outcome="ok")
+    # The same database, now with a list the person is not on: the old button is refused.
+    after = await make_medialink(audit_running=True, medialink_allowed_users=ADMIN_ID)
+    await after.wait_posts(await after.click(reply, "medialink_regenerate"))
+    [refused] = await events_for(after, 1, entry="button:regenerate", outcome="refused")
+    assert made.entry == refused.entry

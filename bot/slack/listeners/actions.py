@@ -17,8 +17,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import Entry
 from bot.audit.events import refusal_event, zip_events
+from bot.slack.access import button_entry
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
@@ -129,7 +129,7 @@ async def clicked_links(
     if state is None:
         return None
     action = (body.get("actions") or [{}])[0]
-    requester = requester_of(context, Entry.button(str(action.get("action_id") or "?")[:60]))
+    requester = requester_of(context, button_entry(str(action.get("action_id") or "?")))
     try:
         return state, await links_for_state(deps, state, requester)
     except WixBusyError as busy:
@@ -226,7 +226,7 @@ async def zip_download(
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return
-    requester = requester_of(context, Entry.button(ACTION_ZIP.removeprefix("medialink_")))
+    requester = requester_of(context, button_entry(ACTION_ZIP))
     if not deps.policy.may_zip(state.user_id):  # hidden then: a forged or old click
         refusal = deps.policy.zip_refusal()
         deps.audit.record([refusal_event(requester, refusal.reason.value)])
