@@ -8,10 +8,12 @@ import time
 from typing import Any
 
 from bot.audit import AuditEvent, AuditQuery
+from tests.fakes.slack import FakeSlack
 from tests.fakes.wix import FakeWix
-from tests.slack.conftest import MakeMediaLink, MediaLink, ack_text, wix_url
+from tests.slack.conftest import USER_ID, MakeMediaLink, MediaLink, ack_text, wix_url
 
 ADMIN_ID = "U0ADMIN01"
+SLACK_ACK_DEADLINE = 3.0  # seconds Slack waits for the ack
 
 
 async def events_for(
@@ -89,3 +91,22 @@ async def test_a_button_has_one_name_in_the_record_whether_it_made_links_or_was_
     await after.wait_posts(await after.click(reply, "medialink_regenerate"))
     [refused] = await events_for(after, 1, entry="button:regenerate", outcome="refused")
     assert made.entry == refused.entry
+
+
+async def test_a_slow_slack_does_not_push_the_access_check_past_the_ack_deadline(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix, fake_slack: FakeSlack
+) -> None:
+    """users.info and usergroups.users.list are each within their own deadline; asked one
+    after the other, they made the ack later than Slack waits (docs/slack.md, 3 seconds)."""
+    medialink = await make_medialink(
+        medialink_allowed_usergroups="S0EDITORS", medialink_admins=ADMIN_ID
+    )
+    fake_slack.set_usergroup("S0EDITORS", [USER_ID])
+    warm = await medialink.command("help", user=ADMIN_ID)  # auth.test, once
+    assert warm.response.status_code == 200
+    fake_slack.delays.update({"users.info": 1.6, "usergroups.users.list": 1.6})
+    sent = await medialink.command(wix_url(fake_wix.add_file()))
+    assert sent.response.status_code == 200
+    assert ack_text(sent) == ""  # allowed: through the group
+    assert sent.elapsed < SLACK_ACK_DEADLINE
+    await medialink.reply(sent)
