@@ -24,6 +24,7 @@ from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import ORIGINAL, FileLinks
 
 MAX_REASON_CHARS = 300  # a reason is a short sentence, never a payload
+ZIP_REASON = "in a permanent zip link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,30 @@ def link_events(
     """One event per file: ``ok`` with the asset keys made and the expiry, or the error."""
     when = at or datetime.now(UTC)
     return [_event(requester, result, tuple(asked_keys) or (ORIGINAL,), when) for result in results]
+
+
+def zip_events(
+    requester: Requester, files: Sequence[tuple[str, str | None]], *, at: datetime | None = None
+) -> list[AuditEvent]:
+    """One ``ok`` event per public file put in a zip link (``(file ID, display name)``):
+    no expiry, since that link is permanent (docs/wix.md, Generate Files Download URL)."""
+    when = at or datetime.now(UTC)
+    return [
+        AuditEvent(
+            at=when,
+            team_id=requester.team_id,
+            enterprise_id=requester.enterprise_id,
+            user_id=requester.user_id,
+            channel_id=requester.channel_id,
+            entry=requester.entry,
+            outcome=Outcome.OK,
+            file_id=file_id,
+            file_name=name,
+            private=False,
+            reason=ZIP_REASON,
+        )
+        for file_id, name in files
+    ]
 
 
 def refusal_event(requester: Requester, reason: str, *, at: datetime | None = None) -> AuditEvent:

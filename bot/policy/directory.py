@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
@@ -81,28 +81,28 @@ class TtlCache(Generic[K, V]):
 
 
 class _SingleFlight(Generic[K, V]):
-    """Concurrent asks for one key share one call (a burst of clicks, one users.info)."""
+    """Concurrent asks for one key share one call (a burst of clicks, one users.info).
+
+    The call is a task of its own: an asker cancelled (its request gone) stops waiting,
+    and the others still get the answer, not the cancellation. The call's own deadline
+    bounds it when nobody waits any more."""
 
     def __init__(self) -> None:
-        self._calls: dict[K, asyncio.Future[V]] = {}
+        self._calls: dict[K, asyncio.Task[V]] = {}
 
-    async def run(self, key: K, call: Callable[[], Awaitable[V]]) -> V:
+    async def run(self, key: K, call: Callable[[], Coroutine[Any, Any, V]]) -> V:
         running = self._calls.get(key)
-        if running is not None:
-            return await asyncio.shield(running)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._calls[key] = future
-        try:
-            value = await call()
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        else:
-            future.set_result(value)
-            return value
-        finally:
+        if running is None:
+            running = asyncio.create_task(call())
+            self._calls[key] = running
+            running.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(running)
+
+    def _finished(self, key: K, done: asyncio.Task[V]) -> None:
+        if self._calls.get(key) is done:
             del self._calls[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: no "never retrieved" warning without askers
 
 
 class Directory:

@@ -769,6 +769,8 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}
         # features.app_home.home_tab_enabled: without it views.publish answers not_enabled.
         self.home_tab_enabled = True
+        # Web API method → seconds it takes to answer (a slow Slack).
+        self.delays: dict[str, float] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock_offset = 0.0
@@ -1120,6 +1122,9 @@ class FakeSlack:
     async def _web_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         content_type = request.content_type
+        delay = self.delays.get(method, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         args, problem = await self._read_args(request)
         token = self._token(request, args)
         status, response = 200, {"ok": False, "error": problem}

@@ -761,7 +761,7 @@ async def test_a_burst_the_rate_limiter_admits_goes_out_in_one_wave(
 ) -> None:
     # 100 calls: what a burst of 50 one-file commands makes, well inside Wix's 200 a minute.
     ids = [fake_wix.add_file() for _ in range(100)]
-    fake_wix.latency = 0.3
+    fake_wix.latency = 1.0  # long enough for all 100 to be sent first on a loaded machine
     client = make_client()
     await asyncio.gather(*(client.generate_file_download_url(i) for i in ids))
     assert fake_wix.max_in_flight == 100  # none waited for another's answer

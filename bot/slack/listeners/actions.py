@@ -17,6 +17,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit.events import refusal_event, zip_events
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
@@ -225,8 +226,11 @@ async def zip_download(
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return
+    requester = requester_of(context, button_entry(ACTION_ZIP))
     if not deps.policy.may_zip(state.user_id):  # hidden then: a forged or old click
-        await tell(deps.policy.zip_refusal().message, body, respond, client)
+        refusal = deps.policy.zip_refusal()
+        deps.audit.record([refusal_event(requester, refusal.reason.value)])
+        await tell(refusal.message, body, respond, client)
         return
     ids = [file.file_id for file in state.files]
     try:
@@ -234,16 +238,19 @@ async def zip_download(
     except WixError as error:
         await tell(describe_error(error), body, respond, client)
         return
-    public = [d.id for d in descriptors if d.id in set(ids) and not d.private]
+    wanted = set(ids)
+    public = {d.id: d.display_name for d in descriptors if d.id in wanted and not d.private}
     if not public:
         await tell(ZIP_NOTHING, body, respond, client)
         return
     try:
-        url = await deps.links.client.generate_files_download_url(public)
+        url = await deps.links.client.generate_files_download_url(list(public))
     except WixError as error:
         logger.info("zip link failed: %s", type(error).__name__)
         await tell(ZIP_FAILED, body, respond, client)
         return
+    # A permanent link is a link made: recorded per file, like any other (never its URL).
+    deps.audit.record(zip_events(requester, list(public.items())))
     await deliver_ephemeral(
         render_zip_link(url, files=len(public), left_out=len(ids) - len(public)),
         respond=respond,

@@ -26,12 +26,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditEvent, AuditQuery, Entry, Outcome
+from bot.audit.events import refusal_event
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     SlackDeps,
     ack_with,
     channel_id_of,
     render_reply,
+    requester_of,
     user_id_of,
 )
 from bot.slack.listeners.actions import clicked_links
@@ -60,6 +62,7 @@ logger = logging.getLogger(__name__)
 HISTORY_WORD = "history"
 QUERY_TIMEOUT = 10.0  # seconds: reading the record gives up after this long
 MAX_ARGUMENT_CHARS = 3000  # a file URL, or a mention, is far shorter
+OTHERS_HISTORY_REFUSED = "asked for someone else's history, which only admins may see"
 
 # ``<@U…>`` or ``<@U…|name>``: a member Slack names by ID (docs/slack.md, Text escaping).
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,40})(?:\|[^<>]{0,200})?>")
@@ -165,7 +168,8 @@ async def history_command(
         return
     subject = subject_for(request, caller=caller, admin=is_admin(deps, caller))
     if subject is None:
-        deps.audit.record([_refusal(command, caller)])
+        requester = requester_of(context, Entry.HISTORY)
+        deps.audit.record([refusal_event(requester, OTHERS_HISTORY_REFUSED)])
         await ack_with(ack, render_notice(history_for_admins(sorted(deps.policy.settings.admins))))
         return
     await ack()
@@ -190,23 +194,6 @@ async def history_command(
         channel_id=command.get("channel_id"),
         user_id=caller,
     )
-
-
-def _refusal(command: dict[str, Any], caller: str) -> AuditEvent:
-    return AuditEvent(
-        at=datetime.now(UTC),
-        team_id=_str_or_none(command.get("team_id")),
-        enterprise_id=_str_or_none(command.get("enterprise_id")),
-        user_id=caller,
-        channel_id=_str_or_none(command.get("channel_id")),
-        entry=Entry.HISTORY.value,
-        outcome=Outcome.REFUSED.value,
-        reason="asked for someone else's history, which only admins may see",
-    )
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 async def regenerate_from_history(
