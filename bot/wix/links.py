@@ -23,8 +23,9 @@ requests may be under way at once, beyond which a new one fails at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +74,15 @@ class PrivateFileRefusedError(WixError):
             "could not check whether the file is private" if unknown else "the file is private"
         )
         self.unknown = unknown
+
+
+@dataclass(frozen=True, slots=True)
+class ZipLink:
+    """A permanent zip link and the (ID, name) of each file in it; ``url`` None: none public."""
+
+    # A permanent bearer link: kept out of reprs, and so out of logs and tracebacks.
+    url: str | None = field(repr=False)
+    files: tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,23 +267,55 @@ class LinkService:
             return []
         expires_in = self.resolve_expiry(options.expires_in)
         minutes = whole_minutes(expires_in)
+        with self._taking_on(requester, len(unique), deadline):
+            # Computed before the calls, so the expiry we show is never later than
+            # Wix's (the response carries no expiry of its own).
+            expires_at = self._now() + timedelta(minutes=minutes)
+            return await self._generate(unique, options, minutes, expires_at, private_files_allowed)
+
+    async def zip_of_public_files(
+        self, file_ids: Sequence[str], *, requester: str | None = None
+    ) -> ZipLink:
+        """One PERMANENT zip link for the public files among ``file_ids`` (docs/wix.md,
+        Generate Files Download URL), under the same quota, cap and fair turn as
+        ``generate``. The descriptors decide which files are public, so a private file
+        never goes in; with none public, no zip call is made (``url`` is None).
+
+        Raises ``FileQuotaError`` or ``WixBusyError`` before any Wix call, and the Wix
+        client's errors from either call.
+        """
+        unique = list(dict.fromkeys(file_ids))
+        if not unique:
+            return ZipLink(url=None, files=())
+        with self._taking_on(requester, len(unique), None):
+            descriptors = await self.client.get_file_descriptors(unique)
+            wanted = set(unique)
+            public = tuple(
+                (d.id, d.display_name) for d in descriptors if d.id in wanted and not d.private
+            )
+            if not public:
+                return ZipLink(url=None, files=())
+            url = await self.client.generate_files_download_url([fid for fid, _ in public])
+        return ZipLink(url=url, files=public)
+
+    @contextlib.contextmanager
+    def _taking_on(
+        self, requester: str | None, files: int, deadline: float | None
+    ) -> Iterator[None]:
+        """Admit one request of ``files`` files: the cap on requests under way, the
+        member's quota, then its Wix calls wait their fair turn until ``deadline``."""
         if self.pending >= self.max_pending:
             raise WixBusyError()
         now = self.clock()
         if requester is not None:
-            self.quota.take(requester, len(unique), now)
+            self.quota.take(requester, files, now)
         caller = Caller(
             requester, deadline if deadline is not None else now + self.default_max_wait
         )
-        # Computed before the calls, so the expiry we show is never later than
-        # Wix's (the response carries no expiry of its own).
-        expires_at = self._now() + timedelta(minutes=minutes)
         self.pending += 1
         try:
             with acting_for(caller):  # the rate limiter reads it (bot.wix.fairness)
-                return await self._generate(
-                    unique, options, minutes, expires_at, private_files_allowed
-                )
+                yield
         finally:
             self.pending -= 1
 

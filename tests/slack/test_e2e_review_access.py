@@ -110,3 +110,26 @@ async def test_a_slow_slack_does_not_push_the_access_check_past_the_ack_deadline
     assert ack_text(sent) == ""  # allowed: through the group
     assert sent.elapsed < SLACK_ACK_DEADLINE
     await medialink.reply(sent)
+
+
+async def test_a_zip_counts_against_the_members_file_quota(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    """A zip is links to its files: over the member's quota it is refused, recorded,
+    and Wix is not asked (it used to call Wix directly, past the quota and the cap)."""
+    medialink = await make_medialink(
+        audit_running=True,
+        medialink_zip_enabled="everyone",
+        medialink_user_files_per_minute=2,
+        medialink_max_refs=2,
+    )
+    files = [fake_wix.add_file(kind="image") for _ in range(2)]
+    reply = await medialink.reply(await medialink.command(" ".join(map(wix_url, files))))
+    calls_before = len(fake_wix.requests)
+    clicked = await medialink.click(reply, "medialink_zip")
+    notice = await medialink.reply(clicked)
+    assert "You've asked for 4 files in the last minute (the limit is 2)" in notice.text
+    await medialink.settle()
+    assert len(fake_wix.requests) == calls_before
+    [refused] = await events_for(medialink, 1, entry="button:zip", outcome="refused")
+    assert refused.user_id == USER_ID

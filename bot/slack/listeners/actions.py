@@ -234,25 +234,22 @@ async def zip_download(
         return
     ids = [file.file_id for file in state.files]
     try:
-        descriptors = await deps.links.client.get_file_descriptors(ids)
-    except WixError as error:
-        await tell(describe_error(error), body, respond, client)
+        zipped = await deps.links.zip_of_public_files(ids, requester=state.user_id)
+    except WixBusyError as busy:  # the member's quota, or too much under way
+        deps.audit.record([refusal_event(requester, str(busy))])
+        await tell(describe_error(busy), body, respond, client)
         return
-    wanted = set(ids)
-    public = {d.id: d.display_name for d in descriptors if d.id in wanted and not d.private}
-    if not public:
-        await tell(ZIP_NOTHING, body, respond, client)
-        return
-    try:
-        url = await deps.links.client.generate_files_download_url(list(public))
     except WixError as error:
         logger.info("zip link failed: %s", type(error).__name__)
         await tell(ZIP_FAILED, body, respond, client)
         return
+    if zipped.url is None:
+        await tell(ZIP_NOTHING, body, respond, client)
+        return
     # A permanent link is a link made: recorded per file, like any other (never its URL).
-    deps.audit.record(zip_events(requester, list(public.items())))
+    deps.audit.record(zip_events(requester, list(zipped.files)))
     await deliver_ephemeral(
-        render_zip_link(url, files=len(public), left_out=len(ids) - len(public)),
+        render_zip_link(zipped.url, files=len(zipped.files), left_out=len(ids) - len(zipped.files)),
         respond=respond,
         client=client,
         channel_id=channel_id_of(body),
