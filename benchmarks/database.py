@@ -111,8 +111,8 @@ def database_url(database: Database) -> Iterator[str]:
         return
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / "audit.db"
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):  # the migration lock file may stay
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
     yield f"sqlite+aiosqlite:///{path}"
 
 
