@@ -84,21 +84,26 @@ def throwaway_postgres() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="medialink-bench-pg-"))
     data = root / "data"
     port = _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, user="postgres")
+    stop = [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+    starting = False
     try:
+        if os.geteuid() == 0:
+            try:
+                shutil.chown(root, user="postgres")
+            except LookupError as error:
+                raise DatabaseUnavailable("run as root, and no postgres user") from error
         _run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
               "--no-sync", "-E", "UTF8"])  # fmt: skip
         # fsync stays on: the audit trail's writes should cost what they cost in production.
         options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root}"
+        starting = True  # from here on, a server may be running whatever happens
         _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
               "-t", str(_START_TIMEOUT), "-o", options, "start"])  # fmt: skip
-        try:
-            yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            with contextlib.suppress(DatabaseUnavailable, subprocess.TimeoutExpired):
-                _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
     finally:
+        if starting:
+            with contextlib.suppress(DatabaseUnavailable, subprocess.TimeoutExpired):
+                _run(stop)
         shutil.rmtree(root, ignore_errors=True)
 
 
