@@ -1,4 +1,10 @@
-"""``python -m benchmarks [--quick] [--only SECTIONS]``: run, print a table, write JSON.
+"""``python -m benchmarks [--quick] [--only SECTIONS] [--database sqlite|postgres|both]``:
+run, print a table, write JSON.
+
+Every MediaLink started writes its audit trail to the run's database: an SQLite file in
+the results folder (the default), or a throwaway PostgreSQL server on loopback
+(benchmarks/database.py). With ``both``, the sections run on SQLite and then the ack
+section runs again on PostgreSQL.
 
 Writes ``benchmarks/results/latest.json`` (everything, per run) and ``latest.md`` (the
 tables, as printed); the apps' logs go to ``benchmarks/results/*.log``. The folder is
@@ -29,7 +35,8 @@ from benchmarks import (
     unsigned,
     whatif,
 )
-from benchmarks.harness import RESULTS_DIR, Bench, running_fakes
+from benchmarks.database import DATABASES, Database, DatabaseUnavailable, database_url
+from benchmarks.harness import RESULTS_DIR, Bench, Fakes, running_fakes
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.plan import FULL, QUICK, Plan
 
@@ -53,6 +60,13 @@ _TARGETS = {
     ("ack", "ratio_p99_under_1.5_at_every_level"): "1. ack p99 ratio < 1.5 at every concurrency",
     ("ack", "ratio_direct_p99_under_1.5_at_every_level"): (
         "(stricter, not the issue's) the same against bare Bolt with process_before_response"
+    ),
+    ("ack", "audit_row_per_file"): "1. an audit row for every file MediaLink was sent",
+    ("ack@postgres", "ratio_p99_under_1.5_at_every_level"): (
+        "1. ack p99 ratio < 1.5 at every concurrency (PostgreSQL)"
+    ),
+    ("ack@postgres", "audit_row_per_file"): (
+        "1. an audit row for every file MediaLink was sent (PostgreSQL)"
     ),
     ("fanout", "20_files_under_1.5x_one_file"): "2. 20 files < 1.5 x one file",
     ("limiter", "limiter_keeps_calls_within_bound"): "2. Wix calls within the limiter's bound",
@@ -98,6 +112,31 @@ def _section(bench: Bench, plan: Plan, name: str) -> dict[str, Any]:
     return runners[name]()
 
 
+# Sections run again on each database after the first, with ``--database both``.
+_PER_DATABASE = ("ack",)
+
+
+def _run_sections(
+    fakes: Fakes, plan: Plan, names: tuple[str, ...], suffix: str, results: dict[str, Any]
+) -> None:
+    bench = Bench(fakes)
+    try:
+        for name in names:
+            key = name + suffix
+            section_started = time.monotonic()
+            sys.stderr.write(f"[bench] {key} …\n")
+            sys.stderr.flush()
+            try:
+                results["sections"][key] = _section(bench, plan, name)
+            except Exception as error:  # report it and measure what we can
+                traceback.print_exc()
+                results["problems"].append(f"{key}: {type(error).__name__}: {error}")
+            results["section_seconds"][key] = round(time.monotonic() - section_started, 1)
+            sys.stderr.write(f"[bench] {key} done in {results['section_seconds'][key]} s\n")
+    finally:
+        bench.close()  # every app stops, writing its pending audit rows, before the database
+
+
 def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     options.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
@@ -116,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         metavar="N",
         help="commands the memory section serves (a longer soak; default 10,000)",
+    )
+    options.add_argument(
+        "--database",
+        choices=(*DATABASES, "both"),
+        default="sqlite",
+        help="the audit trail's database: an SQLite file in the results folder (default), "
+        "a throwaway PostgreSQL on loopback, or both (the ack section on each)",
     )
     options.add_argument(
         "--out", type=Path, default=RESULTS_DIR / "latest.json", help="where to write the JSON"
@@ -141,23 +187,23 @@ def main(argv: list[str] | None = None) -> int:
         "section_seconds": {},
         "problems": [],
     }
+    databases: tuple[Database, ...] = DATABASES if args.database == "both" else (args.database,)
+    results["databases"] = list(databases)
     with running_fakes(wix_latency=plan.ack_wix_latency) as fakes:
         fakes.add_files(_FILES_IN_POOL)
-        bench = Bench(fakes)
-        try:
-            for name in chosen:
-                section_started = time.monotonic()
-                sys.stderr.write(f"[bench] {name} …\n")
-                sys.stderr.flush()
-                try:
-                    results["sections"][name] = _section(bench, plan, name)
-                except Exception as error:  # report it and measure what we can
-                    traceback.print_exc()
-                    results["problems"].append(f"{name}: {type(error).__name__}: {error}")
-                results["section_seconds"][name] = round(time.monotonic() - section_started, 1)
-                sys.stderr.write(f"[bench] {name} done in {results['section_seconds'][name]} s\n")
-        finally:
-            bench.close()
+        for index, database in enumerate(databases):
+            names = chosen if index == 0 else tuple(n for n in chosen if n in _PER_DATABASE)
+            if not names:
+                continue
+            try:
+                with database_url(database) as url:
+                    fakes.database_url = url
+                    _run_sections(fakes, plan, names, "" if index == 0 else "@" + database, results)
+            except DatabaseUnavailable as error:
+                results["problems"].append(f"{database}: {error}")
+                sys.stderr.write(f"[bench] {database}: {error}\n")
+            finally:
+                fakes.database_url = ""
 
     for section in results["sections"].values():
         results["problems"] += section.get("problems", [])

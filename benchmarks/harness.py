@@ -40,7 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 AppName = Literal["medialink", "bare", "bare-direct"]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 _ENV_PREFIXES = ("SLACK_", "WIX_", "MEDIALINK_")
-_ENV_NAMES = ("HOST", "PORT", "LOG_LEVEL")
+_ENV_NAMES = ("HOST", "PORT", "LOG_LEVEL", "DATABASE_URL")
 # A mix like a Media Manager's: mostly images, some videos (with renditions), documents, audio.
 FILE_KINDS: tuple[Kind, ...] = ("image", "image", "video", "document", "image", "audio")
 
@@ -55,6 +55,8 @@ class Fakes:
     wix: FakeWix
     slack: FakeSlack
     files: list[str] = field(default_factory=list)
+    # The audit trail's DATABASE_URL for every MediaLink started (benchmarks/database.py).
+    database_url: str = ""
 
     def add_files(self, count: int) -> list[str]:
         kinds = itertools.cycle(FILE_KINDS)
@@ -80,6 +82,8 @@ class Fakes:
             LOG_LEVEL="INFO",  # production's default
             PYTHONPATH=str(REPO_ROOT),
         )
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         env.update(extra)
         return env
 

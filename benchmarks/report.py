@@ -40,6 +40,93 @@ def _verdict(value: bool | None) -> str:
     return "n/a" if value is None else "MET" if value else "MISSED"
 
 
+_DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def _ack(ack: dict[str, Any]) -> list[str]:
+    database = ack.get("database")
+    on = f"; audit trail on {_DATABASE_NAMES.get(database, database)}" if database else ""
+    audit = (
+        []
+        if ack.get("audit_rows") is None
+        else [
+            f"Audit trail: {ack['audit_rows']:,} rows written for "
+            f"{ack['audit_rows_expected']:,} files sent to MediaLink (warm-up included). "
+            f"users.info calls (the access policy's directory, cached 5 minutes): "
+            f"{ack.get('users_info_calls_warm_up')} in the warm-up, "
+            f"{' / '.join(str(n) for n in ack.get('users_info_calls_per_run', []))} by run.",
+            "",
+        ]
+    )
+    return [
+        f"## 1. Ack latency, ms (Wix answers in {ack['wix_latency_s'] * 1000:.0f} ms{on})",
+        "",
+        table(
+            [
+                "concurrent",
+                "MediaLink p50",
+                "p99",
+                "max",
+                "p99 range",
+                "bare Bolt p50",
+                "p99",
+                "max",
+                "ratio p50",
+                "ratio p99",
+                "reply p50",
+                "reply p99",
+            ],
+            [
+                [
+                    row["concurrency"],
+                    row["medialink_p50_ms"],
+                    row["medialink_p99_ms"],
+                    row["medialink_max_ms"],
+                    _range(row["medialink_p99_ms_range"]),
+                    row["bare_p50_ms"],
+                    row["bare_p99_ms"],
+                    row["bare_max_ms"],
+                    row["ratio_p50_ms"],
+                    row["ratio_p99_ms"],
+                    row["reply_p50_ms"],
+                    row["reply_p99_ms"],
+                ]
+                for row in ack["rows"]
+            ],
+        ),
+        "",
+        "Ratio = MediaLink / bare Bolt, per run, median. Reply = command sent → its links "
+        "in the response_url sink.",
+        "",
+        "Against bare Bolt with `process_before_response=True` (answers when the listener "
+        "returns, without the default 10 ms poll for the ack, as MediaLink does):",
+        "",
+        table(
+            [
+                "concurrent",
+                "MediaLink p99",
+                "bare Bolt (direct) p50",
+                "p99",
+                "ratio p50",
+                "ratio p99",
+            ],
+            [
+                [
+                    row["concurrency"],
+                    row["medialink_p99_ms"],
+                    row["bare-direct_p50_ms"],
+                    row["bare-direct_p99_ms"],
+                    row["ratio_direct_p50_ms"],
+                    row["ratio_direct_p99_ms"],
+                ]
+                for row in ack["rows"]
+            ],
+        ),
+        "",
+        *audit,
+    ]
+
+
 def render(results: dict[str, Any]) -> str:
     machine = results["machine"]
     out = [
@@ -56,74 +143,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     sections = results["sections"]
 
-    if "ack" in sections:
-        ack = sections["ack"]
-        out += [
-            f"## 1. Ack latency, ms (Wix answers in {ack['wix_latency_s'] * 1000:.0f} ms)",
-            "",
-            table(
-                [
-                    "concurrent",
-                    "MediaLink p50",
-                    "p99",
-                    "max",
-                    "p99 range",
-                    "bare Bolt p50",
-                    "p99",
-                    "max",
-                    "ratio p50",
-                    "ratio p99",
-                    "reply p50",
-                    "reply p99",
-                ],
-                [
-                    [
-                        row["concurrency"],
-                        row["medialink_p50_ms"],
-                        row["medialink_p99_ms"],
-                        row["medialink_max_ms"],
-                        _range(row["medialink_p99_ms_range"]),
-                        row["bare_p50_ms"],
-                        row["bare_p99_ms"],
-                        row["bare_max_ms"],
-                        row["ratio_p50_ms"],
-                        row["ratio_p99_ms"],
-                        row["reply_p50_ms"],
-                        row["reply_p99_ms"],
-                    ]
-                    for row in ack["rows"]
-                ],
-            ),
-            "",
-            "Ratio = MediaLink / bare Bolt, per run, median. Reply = command sent → its links "
-            "in the response_url sink.",
-            "",
-            "Against bare Bolt with `process_before_response=True` (answers when the listener "
-            "returns, without the default 10 ms poll for the ack, as MediaLink does):",
-            "",
-            table(
-                [
-                    "concurrent",
-                    "MediaLink p99",
-                    "bare Bolt (direct) p50",
-                    "p99",
-                    "ratio p50",
-                    "ratio p99",
-                ],
-                [
-                    [
-                        row["concurrency"],
-                        row["medialink_p99_ms"],
-                        row["bare-direct_p50_ms"],
-                        row["bare-direct_p99_ms"],
-                        row["ratio_direct_p50_ms"],
-                        row["ratio_direct_p99_ms"],
-                    ]
-                    for row in ack["rows"]
-                ],
-            ),
-            "",
-        ]
+    for key in sorted(name for name in sections if name == "ack" or name.startswith("ack@")):
+        out += _ack(sections[key])
 
     if "fanout" in sections:
         fan = sections["fanout"]

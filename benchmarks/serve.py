@@ -54,7 +54,8 @@ async def serve_medialink(
     from bot.config import load_settings  # noqa: PLC0415
     from bot.dispatch import CALM, GIVE_WAY_LIMIT, Dispatcher  # noqa: PLC0415
     from bot.logs import configure_logging  # noqa: PLC0415
-    from bot.run import freeze_start_up_objects  # noqa: PLC0415
+    from bot.policy import link_rules  # noqa: PLC0415
+    from bot.run import freeze_start_up_objects, readiness  # noqa: PLC0415
     from bot.server import start_http_server  # noqa: PLC0415
     from bot.services import (  # noqa: PLC0415
         Services,
@@ -81,38 +82,43 @@ async def serve_medialink(
             base_url=settings.wix_api_url,
             retry=RetryPolicy(),
             sleep=asyncio.sleep,
-            limiter=RateLimiter(rate_limit, rate_period) if rate_limit is not None else None,
+            limiter=RateLimiter(rate_limit, rate_period),
         )
         services = Services(
             links=LinkService(
                 client,
-                default_expiry=settings.medialink_default_expiry,
-                max_expiry=settings.medialink_max_expiry,
+                rules=link_rules(settings),
                 default_redirect_url=settings.medialink_expiration_redirect_url,
                 user_files_per_minute=settings.medialink_user_files_per_minute,
             ),
             max_refs=settings.medialink_max_refs,
             audit=build_audit_trail(settings),
         )
-    dispatcher = Dispatcher(
-        give_way_limit=0.0 if "no-give-way" in experiments else GIVE_WAY_LIMIT,
-        calm=0.0 if "no-calm" in experiments else CALM,
-    )
-    app = build_app(settings, services, dispatcher)
-    if "no-gc-freeze" not in experiments:
-        freeze_start_up_objects()
-    server = await start_http_server(
-        app,
-        dispatcher,
-        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
-        host="127.0.0.1",
-        port=0,
-    )
-    _ready(server.port)
     try:
-        await _wait_for_stop()
+        # As `medialink serve` does (bot/run.py): migrate the audit schema, then write
+        # the trail in the background while serving; aclose() writes what is pending.
+        await services.audit.start()
+        dispatcher = Dispatcher(
+            give_way_limit=0.0 if "no-give-way" in experiments else GIVE_WAY_LIMIT,
+            calm=0.0 if "no-calm" in experiments else CALM,
+        )
+        app = build_app(settings, services, dispatcher)
+        if "no-gc-freeze" not in experiments:
+            freeze_start_up_objects()
+        server = await start_http_server(
+            app,
+            dispatcher,
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+            host="127.0.0.1",
+            port=0,
+            readiness=readiness(services),
+        )
+        _ready(server.port)
+        try:
+            await _wait_for_stop()
+        finally:
+            await server.close()
     finally:
-        await server.close()
         await services.aclose()
 
 
