@@ -61,7 +61,9 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         respond_to=dispatcher.respond,
         policy=policy,
         audit=audit,
+        metrics=dispatcher.metrics,
     )
+    dispatcher.metrics.watch(services.links, audit)
     app.use(RequestContext(dispatcher, deps))
     app.use(AccessControl(AccessGate(policy, Directory(client)), dispatcher, audit))
 

@@ -379,6 +379,7 @@ def run_serve() -> int:
     settings.require_slack()
     configure_logging(
         settings.log_level,
+        log_format=settings.log_format,
         secrets=(
             settings.slack_bot_token,
             settings.slack_signing_secret,

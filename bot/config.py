@@ -205,6 +205,12 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Readable lines, or one JSON object per line for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # A port of its own for GET /metrics (then not on PORT); unset: on PORT.
+    metrics_port: Annotated[int | None, BeforeValidator(_blank_to_none)] = Field(
+        default=None, ge=1, le=65535
+    )
 
     @field_validator("slack_api_url")
     @classmethod
@@ -259,6 +265,11 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: Any) -> Any:
+        return _lower(value)
+
     @model_validator(mode="after")
     def _check_together(self) -> Settings:
         problems: list[str] = []
@@ -282,6 +293,11 @@ class Settings(BaseSettings):
                     f"MEDIALINK_EXPIRATION_REDIRECT_URL's host ({host}) is not on "
                     "MEDIALINK_REDIRECT_HOSTS: add it there, or change the address"
                 )
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            problems.append(
+                f"METRICS_PORT is the same as PORT ({self.port}); give the metrics a port "
+                "of their own, or unset METRICS_PORT to serve them on PORT"
+            )
         if self.medialink_user_files_per_minute < self.medialink_max_refs:
             problems.append(
                 f"MEDIALINK_USER_FILES_PER_MINUTE ({self.medialink_user_files_per_minute}) is "
@@ -390,6 +406,8 @@ _HINTS = {
     "slack_api_url": "use an http(s) URL such as https://slack.com/api/",
     "wix_api_url": f"use an http(s) URL such as {DEFAULT_WIX_API_URL}",
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
+    "log_format": "use text or json",
+    "metrics_port": "use a port number from 1 to 65535 (not PORT's), or leave it unset",
     "medialink_allowed_teams": "use comma-separated workspace IDs (T…) or org IDs (E…)",
     "medialink_allowed_channels": "use comma-separated conversation IDs (C…, G… or D…)",
     "medialink_allowed_users": "use comma-separated member IDs (U… or W…)",

@@ -37,6 +37,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.metrics import BUSY as BUSY_REASON
+from bot.metrics import EntryPoint, Metrics, RequestOutcome, Work, entry_of_body
 from bot.slack.messages import BUSY
 from bot.slack.respond import SessionRespond
 
@@ -133,6 +135,10 @@ class Arrival:
     """One verified HTTP request on its way through Bolt (``Dispatcher.arrived``)."""
 
     ack_sent: asyncio.Event = field(default_factory=asyncio.Event)
+    started: float = field(default_factory=time.perf_counter)  # its body read
+    # For the metrics: set on the way through Bolt, read by the server after the ack.
+    entry: EntryPoint = EntryPoint.UNKNOWN
+    outcome: RequestOutcome = RequestOutcome.ACKED
 
 
 class ListenerAck(AsyncAck):
@@ -153,9 +159,13 @@ class ListenerAck(AsyncAck):
         pending: PendingAcks,
         give_way_limit: float,
         on_acked: Callable[[], None],
+        entry: EntryPoint = EntryPoint.UNKNOWN,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in Bolt
         self.request = request
+        self.entry = entry
+        # The reply's clock starts when the server read the request (Socket Mode: now).
+        self.started = arrival.started if arrival is not None else time.perf_counter()
         # Done once Bolt can answer: at ack(), or when the listener ended without one.
         self.answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.work: asyncio.Task[Any] | None = None  # set by the wrapper
@@ -197,7 +207,10 @@ class Dispatcher:
         calm: float = CALM,
         max_running: int = MAX_RUNNING,
         busy_text: str = BUSY,
+        metrics: Metrics | None = None,
     ) -> None:
+        # The app's metrics (a registry of its own): the server exports them.
+        self.metrics = metrics if metrics is not None else Metrics()
         self.pending = PendingAcks(calm)
         self.busy_text = busy_text
         self.give_way_limit = give_way_limit
@@ -208,14 +221,16 @@ class Dispatcher:
         self._arrival: contextvars.ContextVar[Arrival | None] = contextvars.ContextVar(
             "medialink_arrival", default=None
         )
+        self.metrics.watch_in_flight(Work.LISTENER, lambda: len(self._running))
 
     # -- the HTTP server's side ------------------------------------------------------
 
     @contextlib.contextmanager
-    def arrived(self) -> Iterator[Arrival]:
+    def arrived(self, started: float | None = None) -> Iterator[Arrival]:
         """Around Bolt's dispatch of one VERIFIED request: count it as pending, and let
-        its listener know when the server holds its ack (``ack_sent``)."""
-        arrival = Arrival()
+        its listener know when the server holds its ack (``ack_sent``). ``started``:
+        when its body was read (``time.perf_counter``)."""
+        arrival = Arrival() if started is None else Arrival(started=started)
         token = self._arrival.set(arrival)
         try:
             with self.pending.answering():
@@ -223,6 +238,18 @@ class Dispatcher:
         finally:
             arrival.ack_sent.set()
             self._arrival.reset(token)
+
+    @property
+    def arrival(self) -> Arrival | None:
+        """The verified HTTP request being dispatched (None in Socket Mode)."""
+        return self._arrival.get()
+
+    def refused(self, reason: str) -> None:
+        """Count a request refused (the access policy's reason), for the metrics."""
+        arrival = self._arrival.get()
+        if arrival is not None:
+            arrival.outcome = RequestOutcome.REFUSED
+        self.metrics.refused(reason)
 
     @property
     def in_verified_request(self) -> bool:
@@ -244,12 +271,17 @@ class Dispatcher:
 
     def new_ack(self, request: AsyncBoltRequest, on_acked: Callable[[], None]) -> ListenerAck:
         """The ``ack()`` a listener gets (installed by the request middleware)."""
+        arrival = self._arrival.get()
+        entry = entry_of_body(request.body)
+        if arrival is not None:
+            arrival.entry = entry
         return ListenerAck(
             request,
-            arrival=self._arrival.get(),
+            arrival=arrival,
             pending=self.pending,
             give_way_limit=self.give_way_limit,
             on_acked=on_acked,
+            entry=entry,
         )
 
     def _answer_at_ack(self, listener: Listener) -> Listener:
@@ -263,6 +295,10 @@ class Dispatcher:
                 # slash command shows the text; what Slack shows for other payloads is
                 # UNCONFIRMED (docs/slack.md, Acknowledging).
                 logger.warning("busy: turned a request away (%d running)", len(self._running))
+                arrival = self._arrival.get()
+                if arrival is not None:
+                    arrival.outcome = RequestOutcome.BUSY
+                self.metrics.refused(BUSY_REASON)
                 await ack(text=self.busy_text)
                 return None
             work = ack.work = asyncio.create_task(self._run_to_the_end(listener, kwargs, ack))
@@ -281,13 +317,15 @@ class Dispatcher:
         run_until_acked.medialink_dispatched = True  # type: ignore[attr-defined]
         return run_until_acked
 
-    @staticmethod
-    async def _run_to_the_end(listener: Listener, kwargs: dict[str, Any], ack: ListenerAck) -> None:
+    async def _run_to_the_end(
+        self, listener: Listener, kwargs: dict[str, Any], ack: ListenerAck
+    ) -> None:
         try:
             await listener(**kwargs)
         except Exception as error:
             if not ack.acked:
                 raise  # Bolt's to handle: a 500 and the app's error handler
+            self._replied(ack)
             request = ack.request
             try:
                 await request.context.listener_runner.listener_error_handler.handle(
@@ -299,6 +337,13 @@ class Dispatcher:
                     type(error).__name__,
                     type(failure).__name__,
                 )
+        else:
+            if ack.acked:
+                self._replied(ack)
+
+    def _replied(self, ack: ListenerAck) -> None:
+        """The listener's work is over, its messages posted: the reply's latency."""
+        self.metrics.replied(ack.entry, time.perf_counter() - ack.started)
 
     # -- response_url posts ------------------------------------------------------------
 
@@ -339,6 +384,15 @@ class Dispatcher:
             logger.warning("could not tell the user about the failure: %s", type(failure).__name__)
 
     # -- stopping ------------------------------------------------------------------------
+
+    async def wait_idle(self, within: float) -> bool:
+        """Wait up to ``within`` seconds until no work or apology is under way (work
+        started meanwhile included), cancelling nothing; True if it got there."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (busy := self._running | self._apologies) and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(busy, timeout=left)
+        return not (self._running | self._apologies)
 
     async def finish(self, grace: float) -> int:
         """Wait up to ``grace`` seconds for work already acked and apologies (including

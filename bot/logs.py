@@ -1,4 +1,10 @@
-"""Logging set-up: one format, and a last line of defence for secrets.
+"""Logging set-up: readable lines or JSON, request IDs, and a last line of defence
+for secrets.
+
+Two formats (``LOG_FORMAT``): readable lines (the default) or one JSON object per line
+(python-json-logger) with ``time``, ``level``, ``logger``, ``message``, ``request_id``
+(the Slack request being served, from ``request_id_var``) and, on Wix call lines,
+``wix_request_id``. Both go through the same filter, below.
 
 Our own code never logs tokens, response_urls or signed download URLs. The
 handler's filter makes sure of it anyway, in case a library logs a request or a
@@ -26,10 +32,12 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from contextvars import ContextVar
+from typing import Any, Literal, TextIO
 from urllib.parse import quote, quote_plus, unquote
 
 from pydantic import SecretStr
+from pythonjsonlogger.json import JsonFormatter
 
 REDACTED = "[redacted]"
 MAX_MESSAGE_CHARS = 8192
@@ -193,6 +201,19 @@ def _floor(name: str) -> int:
     return logging.INFO
 
 
+# The Slack request being served (``bot.slack.middleware`` sets it); tasks copy it, so
+# a request's listener work and Wix calls log under the same ID as its ack.
+request_id_var: ContextVar[str | None] = ContextVar("medialink_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's ID on every record (``record.request_id``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
 class RedactingFilter(logging.Filter):
     """Drops library chatter below INFO and rewrites each message without secrets."""
 
@@ -219,7 +240,46 @@ class RedactingFilter(logging.Filter):
         if cleaned != message or record.args:
             record.msg = cleaned
             record.args = None
+        wix_request_id = getattr(record, "wix_request_id", None)
+        if wix_request_id is not None:  # a header Wix sent: bounded and redacted too
+            record.wix_request_id = self._redact(truncate(str(wix_request_id), 128))
         return True
+
+
+LogFormat = Literal["text", "json"]
+# The only fields a JSON line carries: extras a library adds never reach the output.
+JSON_FIELDS = ("time", "level", "logger", "message", "request_id", "wix_request_id")
+
+
+class MediaLinkJsonFormatter(JsonFormatter):
+    """python-json-logger's formatter, limited to ``JSON_FIELDS``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message", "request_id"],
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+        )
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return {key: log_data[key] for key in JSON_FIELDS if key in log_data}
+
+
+def build_handler(
+    stream: TextIO,
+    *,
+    secrets: Iterable[SecretStr | str | None] = (),
+    log_format: LogFormat = "text",
+) -> logging.Handler:
+    """A handler writing ``log_format`` to ``stream`` through MediaLink's filters."""
+    values = [s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets if s]
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    formatter = MediaLinkJsonFormatter() if log_format == "json" else logging.Formatter(_FORMAT)
+    handler.setFormatter(formatter)
+    handler.addFilter(RedactingFilter(values))
+    handler.addFilter(RequestIdFilter())
+    return handler
 
 
 HANDLER_NAME = "medialink"  # the name of the handler configure_logging installs
@@ -231,14 +291,14 @@ def configure_logging(
     *,
     stream: TextIO | None = None,
     secrets: Iterable[SecretStr | str | None] = (),
+    log_format: LogFormat = "text",
 ) -> None:
     """Log ``level`` and above from MediaLink, INFO and above from libraries, to
-    ``stream`` (stderr by default); ``secrets`` are redacted wherever they appear."""
-    values = [s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets if s]
-    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
-    handler.set_name(HANDLER_NAME)
-    handler.setFormatter(logging.Formatter(_FORMAT))
-    handler.addFilter(RedactingFilter(values))
+    ``stream`` (stderr by default) as ``log_format``; ``secrets`` are redacted wherever
+    they appear."""
+    handler = build_handler(
+        sys.stderr if stream is None else stream, secrets=secrets, log_format=log_format
+    )
     root = logging.getLogger()
     # Replace our own handler if configured before; leave others (a host's, pytest's) alone.
     for existing in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:

@@ -1,19 +1,24 @@
-"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``, ``/readyz``) or
-Socket Mode.
+"""Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``, ``/readyz``,
+``/metrics``) or Socket Mode.
 
 The HTTP edge verifies first: a request's Slack signature and timestamp are checked on
 the raw body (``bot.signing``) before anything parses it, logs it or hands it to Bolt.
 A request that fails costs one HMAC, gets 401, and reaches nothing: no Bolt, no
-listener, no error handler, no outbound request.
+listener, no error handler, no outbound request. The metrics count it, and nothing more.
+
+``/metrics`` is on the main port unless ``METRICS_PORT`` gives it a listener of its
+own (``start_metrics_server``); then the main port does not serve it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import signal
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -23,6 +28,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.dispatch import Dispatcher
+from bot.metrics import CONTENT_TYPE_LATEST, EntryPoint, Metrics, RequestOutcome
 from bot.signing import SignatureChecker, Verdict
 from bot.slack.bolt_fixes import apply_bolt_fixes
 
@@ -31,9 +37,12 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 
-# Whether this replica should get traffic: (True, None), or (False, why) for a 503.
-Readiness = Callable[[], tuple[bool, str | None]]
+# Whether this replica should get traffic: (True, None), or (False, why) for a 503;
+# answered directly or awaited.
+ReadyAnswer = tuple[bool, str | None]
+Readiness = Callable[[], ReadyAnswer | Awaitable[ReadyAnswer]]
 # Slack's payloads are small (a message shortcut's whole message is the largest); a
 # cap keeps a hostile body from costing memory.
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,31 +59,38 @@ def create_web_app(
     *,
     signing_secret: str,
     readiness: Readiness | None = None,
+    serve_metrics: bool = True,
 ) -> web.Application:
-    """The aiohttp application for HTTP mode: one URL for commands, interactivity and events."""
+    """The aiohttp application for HTTP mode: one URL for commands, interactivity and
+    events; ``/metrics`` too unless ``serve_metrics`` is False (a port of its own)."""
     apply_bolt_fixes()
     checker = SignatureChecker(signing_secret)
+    metrics = dispatcher.metrics
 
     async def slack_events(request: web.Request) -> web.Response:
         if (request.content_length or 0) > MAX_BODY_BYTES:
+            _unverified(metrics)
             return web.Response(status=413, text="request body too large")
         if request.headers.get("Content-Encoding", "identity").lower() != "identity":
             # Slack does not compress what it sends, and the signature covers the bytes
             # as sent: nothing is inflated (a small body may hold a huge one).
+            _unverified(metrics)
             return web.Response(status=415, text="compressed request bodies are not accepted")
         # Read whole first (bounded by client_max_size: 413 beyond it), so a client slow
         # to send its body holds back no one else's work.
         raw = await request.read()
+        started = time.perf_counter()
         verdict = checker.check(request.headers, raw)
         if verdict is not Verdict.OK:  # the checker wrote its one line
+            _unverified(metrics)
             return web.Response(status=401, text=REFUSED_TEXT)
-        return await _dispatch(app, dispatcher, request, raw)
+        return await _dispatch(app, dispatcher, request, raw, started)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     async def readyz(_: web.Request) -> web.Response:
-        ok, reason = readiness() if readiness is not None else (True, None)
+        ok, reason = await _ask(readiness)
         if ok:
             return web.json_response({"ok": True})
         return web.json_response({"ok": False, "reason": reason or "not ready"}, status=503)
@@ -90,15 +106,39 @@ def create_web_app(
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
     web_app.router.add_get(READY_PATH, readyz)
+    if serve_metrics:
+        web_app.router.add_get(METRICS_PATH, metrics_handler(metrics))
     web_app.on_cleanup.append(finish_replies)
     return web_app
 
 
+async def _ask(readiness: Readiness | None) -> ReadyAnswer:
+    if readiness is None:
+        return True, None
+    answer = readiness()
+    if inspect.isawaitable(answer):
+        return await answer
+    return answer
+
+
+def _unverified(metrics: Metrics) -> None:
+    metrics.request_answered(EntryPoint.UNKNOWN, RequestOutcome.UNVERIFIED, 0.0)
+
+
+def metrics_handler(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``GET /metrics``: the app's registry in Prometheus' text format."""
+
+    async def serve_metrics(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return serve_metrics
+
+
 async def _dispatch(
-    app: AsyncApp, dispatcher: Dispatcher, request: web.Request, raw: bytes
+    app: AsyncApp, dispatcher: Dispatcher, request: web.Request, raw: bytes, started: float
 ) -> web.Response:
     """Hand a verified request to Bolt; a body Bolt cannot read is a 400, not a 500."""
-    with dispatcher.arrived():
+    with dispatcher.arrived(started) as arrival:
         try:
             bolt_request = AsyncBoltRequest(
                 body=raw.decode("utf-8"),
@@ -108,9 +148,17 @@ async def _dispatch(
         except (ValueError, TypeError, RecursionError) as error:
             # Signed, so from Slack (or holding our secret), yet not a Slack payload.
             logger.warning("a signed request had an unreadable body (%s)", type(error).__name__)
+            _answered(dispatcher.metrics, arrival.entry, RequestOutcome.ERROR, started)
             return web.Response(status=400, text="unreadable request body")
         bolt_response = await app.async_dispatch(bolt_request)
-    return await to_aiohttp_response(bolt_response)
+    response = await to_aiohttp_response(bolt_response)
+    outcome = RequestOutcome.ERROR if bolt_response.status >= 400 else arrival.outcome
+    _answered(dispatcher.metrics, arrival.entry, outcome, started)
+    return response
+
+
+def _answered(metrics: Metrics, entry: EntryPoint, outcome: RequestOutcome, started: float) -> None:
+    metrics.request_answered(entry, outcome, time.perf_counter() - started)
 
 
 @dataclass(slots=True)
@@ -135,11 +183,32 @@ async def start_http_server(
     host: str,
     port: int,
     readiness: Readiness | None = None,
+    serve_metrics: bool = True,
 ) -> RunningServer:
     """Serve ``app`` on host:port (0 picks a free port) until ``close()``, which also
     lets the work in hand finish (``Dispatcher.finish``). ``readiness`` answers
-    ``GET /readyz`` (always ready without it)."""
-    web_app = create_web_app(app, dispatcher, signing_secret=signing_secret, readiness=readiness)
+    ``GET /readyz`` (always ready without it); ``serve_metrics=False`` leaves
+    ``/metrics`` to ``start_metrics_server``."""
+    web_app = create_web_app(
+        app,
+        dispatcher,
+        signing_secret=signing_secret,
+        readiness=readiness,
+        serve_metrics=serve_metrics,
+    )
+    return await _start(web_app, host, port)
+
+
+async def start_metrics_server(metrics: Metrics, *, host: str, port: int) -> RunningServer:
+    """Serve only ``GET /metrics`` on host:port (``METRICS_PORT``), for scrapers inside
+    the network: it shows traffic volume and error rates, so it is not for the public
+    load balancer."""
+    web_app = web.Application()
+    web_app.router.add_get(METRICS_PATH, metrics_handler(metrics))
+    return await _start(web_app, host, port)
+
+
+async def _start(web_app: web.Application, host: str, port: int) -> RunningServer:
     runner = web.AppRunner(
         web_app,
         access_log=None,

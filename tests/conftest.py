@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from bot.logs import HANDLER_NAME, configure_logging
+from bot.logs import HANDLER_NAME, build_handler, configure_logging
 from tests.log_secrets import SUITE_SECRETS, describe, forget_issued, leaks, watched
 
 # Hypothesis: no per-example deadline. Its default (200 ms) fails a slow example on a
@@ -31,16 +32,41 @@ _CONFIGURED = (
 )
 
 
+class _Unfiltered(logging.Handler):
+    """Keeps a copy of each record as its logger made it, before any handler's filter
+    rewrites it (handlers share one record), to replay through the JSON format."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(copy.copy(record))
+
+
+def _as_json(records: list[logging.LogRecord]) -> str:
+    """``records`` through the handler ``LOG_FORMAT=json`` installs, as it would write them."""
+    output = io.StringIO()
+    handler = build_handler(output, secrets=SUITE_SECRETS.values(), log_format="json")
+    for record in records:
+        handler.handle(record)
+    return output.getvalue()
+
+
 @pytest.fixture(autouse=True)
 def suite_log() -> Iterator[io.StringIO]:
     """Every test runs at DEBUG through bot.logs' own handler, and fails if what that
     handler wrote (this buffer) holds a secret, a response_url or a signed-link token
-    (see tests/log_secrets.py). Afterwards the next test gets a clean root logger."""
+    (see tests/log_secrets.py). The same records also go through the JSON format
+    (``LOG_FORMAT=json``), checked the same way. Afterwards the next test gets a clean
+    root logger."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     levels = {name: logging.getLogger(name).level for name in _CONFIGURED}
     forget_issued()
     output = io.StringIO()
+    unfiltered = _Unfiltered()
+    root.addHandler(unfiltered)  # first: it sees each record before any filter does
     configure_logging("DEBUG", stream=output, secrets=SUITE_SECRETS.values())
     # Renamed, so a test's own configure_logging call adds its handler beside this one.
     [handler] = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
@@ -55,7 +81,10 @@ def suite_log() -> Iterator[io.StringIO]:
         root.setLevel(level)
         for name, saved in levels.items():
             logging.getLogger(name).setLevel(saved)
-    found = leaks(output.getvalue(), watched())
+    secrets = watched()
+    found = leaks(output.getvalue(), secrets)
+    if not found:
+        found = [f"(JSON) {leak}" for leak in leaks(_as_json(unfiltered.records), secrets)]
     if found:
         pytest.fail(describe(found), pytrace=False)
 

@@ -57,6 +57,7 @@ class AuditEvent:
     expires_at: datetime | None = None
     reason: str | None = None
     wix_request_id: str | None = None
+    request_id: str | None = None  # the Slack request's ID, as on its log lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class Requester:
     team_id: str | None = None
     enterprise_id: str | None = None
     channel_id: str | None = None
+    request_id: str | None = None  # the Slack request (as in the logs), when there is one
 
 
 def link_events(
@@ -85,6 +86,7 @@ def refusal_event(requester: Requester, reason: str, *, at: datetime | None = No
         entry=requester.entry,
         outcome=Outcome.REFUSED,
         reason=reason[:MAX_REASON_CHARS],
+        request_id=requester.request_id,
     )
 
 
@@ -130,6 +132,7 @@ def _event(
         expires_at=result.expires_at if result.ok else None,
         reason=_reason(result),
         wix_request_id=error.request_id if isinstance(error, WixAPIError) else None,
+        request_id=requester.request_id,
     )
 
 

@@ -73,6 +73,7 @@ audit_events = sa.Table(
     sa.Column("outcome", sa.String(OUTCOME_CHARS), nullable=False),
     sa.Column("reason", sa.String(REASON_CHARS)),
     sa.Column("wix_request_id", sa.String(REQUEST_ID_CHARS)),
+    sa.Column("request_id", sa.String(ID_CHARS)),  # revision 0002
     # One index per way the record is read: a workspace's, a person's, a file's
     # history, and the refusals (or a Wix error), each newest first.
     sa.Index("ix_audit_events_team_at", "team_id", "at"),

@@ -139,6 +139,7 @@ def event_row(event: AuditEvent) -> tuple[dict[str, Any], list[str]]:
         "wix_request_id": _identifier(
             event.wix_request_id, REQUEST_ID_CHARS, "wix_request_id", redacted
         ),
+        "request_id": _identifier(event.request_id, ID_CHARS, "request_id", redacted),
     }
     return row, redacted
 
@@ -163,6 +164,7 @@ def _event(row: sa.Row[Any]) -> AuditEvent:
         expires_at=row.expires_at,
         reason=row.reason,
         wix_request_id=row.wix_request_id,
+        request_id=row.request_id,
     )
 
 

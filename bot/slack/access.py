@@ -28,6 +28,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.audit import AuditEvent, Entry, Outcome
+from bot.logs import request_id_var
 from bot.policy import AccessGate, Asker, Refusal
 from bot.slack.render import (
     ACTION_DISMISS,
@@ -93,6 +94,7 @@ class AccessControl(AsyncMiddleware):
             return await next()
         assert isinstance(decision, Refusal)  # noqa: S101 - narrowed for mypy
         logger.info("refused %s for %s: %s", entry, user_id, decision.reason.value)
+        self.dispatcher.refused(decision.reason.value)
         self._record(asker, entry, decision)
         return self._answer(req, body, decision)
 
@@ -110,6 +112,7 @@ class AccessControl(AsyncMiddleware):
                     entry=entry,
                     outcome=Outcome.REFUSED,
                     reason=refusal.reason.value,
+                    request_id=request_id_var.get(),
                 )
             ]
         )

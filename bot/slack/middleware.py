@@ -20,6 +20,8 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.logs import request_id_var
+
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
     from bot.slack.listeners import SlackDeps
@@ -102,6 +104,7 @@ class RequestContext(AsyncMiddleware):
             channel_id=context.channel_id,
         )
         current_request.set(info)
+        request_id_var.set(info.request_id)  # on every log line, ack to last reply
         context[DEPS_KEY] = self.deps
         context["ack"] = self.dispatcher.new_ack(
             req, lambda: logger.info("acked %s", info.describe())

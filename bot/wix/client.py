@@ -6,8 +6,10 @@ retries (429, 5xx, timeouts, dropped connections; never other 4xx), waits (``Ret
 honoured up to a cap, otherwise exponential backoff with full jitter), the rate limit,
 the concurrency bound, re-authentication after a 401, deadlines, logging and error mapping.
 
-Logs name the method, path, status, attempt, ``x-wix-request-id`` and timing. They never
-contain headers, credentials, query strings or response bodies (which hold signed URLs).
+Logs name the method, path, status, attempt, ``x-wix-request-id`` (also as the
+``wix_request_id`` field of JSON lines) and timing. They never contain headers,
+credentials, query strings or response bodies (which hold signed URLs). With
+``metrics`` set, every attempt is counted by endpoint and status, and timed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Final, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Final, NoReturn, Self, TypeVar
 
 import aiohttp
 import httpx
@@ -64,6 +66,9 @@ from bot.wix.models import (
     GetFileDescriptorsResponse,
 )
 from bot.wix.ratelimit import DEFAULT_LIMIT, RateLimiter
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 logger = logging.getLogger("bot.wix.client")
 
@@ -197,6 +202,7 @@ class WixMediaClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -214,6 +220,7 @@ class WixMediaClient:
         self._clock = clock
         self._jitter = jitter  # returns [0, 1); injectable so tests can pin the backoff
         self.stats = ClientStats()
+        self.metrics = metrics  # the app's, set when the app is built; None counts nothing
 
     @property
     def limiter(self) -> RateLimiter:
@@ -375,6 +382,8 @@ class WixMediaClient:
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
             self.stats.retries += 1
+            if self.metrics is not None:
+                self.metrics.wix_retry(call.path)
             logger.info(
                 "wix %s: attempt %d/%d failed (%s); retrying in %.2fs",
                 call.name,
@@ -382,6 +391,7 @@ class WixMediaClient:
                 policy.max_attempts,
                 _describe(exc),
                 delay,
+                extra=_wix_extra(exc),
             )
 
         return AsyncRetrying(
@@ -404,6 +414,7 @@ class WixMediaClient:
                 exc.access_problem,
                 exc.request_id,
                 self._auth.settings_to_fix(exc.access_problem),
+                extra=_wix_extra(exc),
             )
         elif _retryable(exc) or isinstance(exc, WixUnreachableError):
             logger.warning(
@@ -412,6 +423,7 @@ class WixMediaClient:
                 call.attempts,
                 self._clock() - call.started,
                 _describe(exc),
+                extra=_wix_extra(exc),
             )
 
     async def _attempt(self, call: _Call) -> Mapping[str, object]:
@@ -425,8 +437,17 @@ class WixMediaClient:
             if call.budget_start is None:
                 call.budget_start = call.sent
             with self._counted_in_flight():
-                status, headers, raw = await self._exchange(http, call)
+                try:
+                    status, headers, raw = await self._exchange(http, call)
+                except WixError as exc:
+                    self._observe(call, _failure_status(exc))
+                    raise
+        self._observe(call, status)
         return self._decode(call, status, headers, raw)
+
+    def _observe(self, call: _Call, status: int | str) -> None:
+        if self.metrics is not None:
+            self.metrics.wix_attempt(call.path, status, self._clock() - call.sent)
 
     @contextmanager
     def _counted_in_flight(self) -> Iterator[None]:
@@ -485,6 +506,7 @@ class WixMediaClient:
             call.attempts,
             request_id,
             (self._clock() - call.sent) * 1000,
+            extra={"wix_request_id": request_id},
         )
         data = decode_json(raw)
         if status >= 400:
@@ -506,6 +528,22 @@ class WixMediaClient:
         call.refreshed = True
         self._auth.invalidate()
         return True
+
+
+def _wix_extra(exc: BaseException | None) -> dict[str, str | None]:
+    """A log line's ``wix_request_id``, when Wix answered with one."""
+    return {"wix_request_id": exc.request_id if isinstance(exc, WixAPIError) else None}
+
+
+def _failure_status(exc: WixError) -> str:
+    """The status label of an attempt that got no HTTP answer."""
+    if isinstance(exc, WixTimeoutError):
+        return "timeout"
+    if isinstance(exc, WixUnreachableError):
+        return "unreachable"
+    if isinstance(exc, WixConnectionError):
+        return "connection"
+    return "error"
 
 
 def _raise_transport_error(call: _Call, exc: httpx.HTTPError) -> NoReturn:

@@ -88,6 +88,8 @@ class RateLimiter:
         self.waited = 0  # grants that had to wait for the window
         self.total_wait = 0.0  # seconds spent waiting for the window, by the injected clock
         self.gave_up = 0  # waiters that met their deadline first
+        # Told how long each granted place waited (turn and window), by ``clock``.
+        self.on_wait: Callable[[float], None] | None = None
 
     @contextlib.asynccontextmanager
     async def slot(self, caller: Caller | None = None) -> AsyncIterator[None]:
@@ -97,6 +99,7 @@ class RateLimiter:
         Raises ``WixBusyError`` when the request cannot start before the caller's deadline.
         """
         caller = caller if caller is not None else current_caller()
+        asked = self.clock()
         waiter = await self._take_turn(caller)
         try:
             await self._wait_for_room(waiter.deadline)
@@ -104,6 +107,8 @@ class RateLimiter:
             self.acquired += 1
         finally:
             self._pass_turn()
+        if self.on_wait is not None:
+            self.on_wait(self.clock() - asked)
         try:
             yield
         finally:

@@ -21,12 +21,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.audit import AuditTrail
 from bot.audit.events import Requester, link_events, refusal_event
 from bot.durations import whole_minutes
+from bot.logs import request_id_var
+from bot.metrics import BUSY, QUOTA, Metrics
 from bot.policy import AccessPolicy
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
 from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
 from bot.wix.errors import WixError
-from bot.wix.fairness import WixBusyError
+from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
 
@@ -45,6 +47,8 @@ class SlackDeps:
     audit: AuditTrail
     # Who may (checked by bot.slack.access before any listener), private files, zip.
     policy: AccessPolicy = field(default_factory=AccessPolicy)
+    # The app's metrics (links issued, quota and busy refusals); None counts nothing.
+    metrics: Metrics | None = None
 
     @property
     def max_expiry(self) -> timedelta:
@@ -88,6 +92,7 @@ def requester_of(context: Mapping[str, Any], entry: str) -> Requester:
         team_id=_text(context.get("team_id")),
         enterprise_id=_text(context.get("enterprise_id")),
         channel_id=_text(context.get("channel_id")),
+        request_id=request_id_var.get(),
     )
 
 
@@ -106,8 +111,12 @@ async def make_links(
         )
     except WixBusyError as busy:
         deps.audit.record([refusal_event(requester, str(busy))])
+        if deps.metrics is not None:
+            deps.metrics.refused(QUOTA if isinstance(busy, FileQuotaError) else BUSY)
         raise
     deps.audit.record(link_events(requester, results, asked_keys=options.asset_keys))
+    if deps.metrics is not None:
+        deps.metrics.links_made(requester.entry, sum(1 for result in results if result.ok))
     return results
 
 
