@@ -32,7 +32,7 @@ from bot.durations import whole_minutes
 from bot.policy.rules import MAX_RENDITIONS, ORIGINAL, LinkOptionsError, LinkRules
 from bot.wix.client import WixMediaClient
 from bot.wix.errors import InvalidAssetKeyError, NotFoundError, WixError
-from bot.wix.fairness import Caller, FileQuota, WixBusyError, acting_for
+from bot.wix.fairness import Caller, FileQuota, MemberQuota, WixBusyError, acting_for
 from bot.wix.limits import MAX_GET_FILES_IDS
 from bot.wix.models import ContentDisposition, DownloadUrl, FileDescriptor
 from bot.wix.refs import MediaRef, MediaType
@@ -184,6 +184,7 @@ class LinkService:
         max_pending: int = MAX_PENDING_REQUESTS,
         default_max_wait: float = DEFAULT_MAX_WAIT,
         clock: Callable[[], float] | None = None,
+        quota: MemberQuota | None = None,
     ) -> None:
         # ``rules`` wins; the two expiry arguments are kept for callers without one.
         self.rules = rules or LinkRules(default_expiry=default_expiry, max_expiry=max_expiry)
@@ -194,7 +195,8 @@ class LinkService:
         self.client = client
         self.default_redirect_url = default_redirect_url
         self._now = now
-        self.quota = FileQuota(user_files_per_minute)
+        # ``quota`` wins (shared by replicas: bot/shared/quota.py) over the number.
+        self.quota: MemberQuota = quota if quota is not None else FileQuota(user_files_per_minute)
         self.max_pending = max_pending
         self.pending = 0  # generate() calls under way
         self.default_max_wait = default_max_wait
@@ -259,17 +261,17 @@ class LinkService:
         minutes = whole_minutes(expires_in)
         if self.pending >= self.max_pending:
             raise WixBusyError()
-        now = self.clock()
-        if requester is not None:
-            self.quota.take(requester, len(unique), now)
-        caller = Caller(
-            requester, deadline if deadline is not None else now + self.default_max_wait
-        )
-        # Computed before the calls, so the expiry we show is never later than
-        # Wix's (the response carries no expiry of its own).
-        expires_at = self._now() + timedelta(minutes=minutes)
-        self.pending += 1
+        self.pending += 1  # before the quota's await, so the cap holds while it is asked
         try:
+            now = self.clock()
+            if requester is not None:
+                await self.quota.take_files(requester, len(unique), now)
+            caller = Caller(
+                requester, deadline if deadline is not None else now + self.default_max_wait
+            )
+            # Computed before the calls, so the expiry we show is never later than
+            # Wix's (the response carries no expiry of its own).
+            expires_at = self._now() + timedelta(minutes=minutes)
             with acting_for(caller):  # the rate limiter reads it (bot.wix.fairness)
                 return await self._generate(
                     unique, options, minutes, expires_at, private_files_allowed
