@@ -5,7 +5,9 @@ then, once it ended, when it ended), its member a random ID. One Lua script trim
 entries older than the period, counts the rest and adds one if there is room, so two
 replicas can never both take the last place. Times are Redis's own (``TIME``), so the
 replicas' clocks need not agree. The key expires a period after its last change: a
-replica that stops leaves nothing behind that outlives the window.
+replica that stops leaves nothing behind that outlives the window. (A request still in
+flight a whole period after it was let through stops counting; a Wix call's own
+deadline is far shorter than Wix's minute.)
 """
 
 from __future__ import annotations

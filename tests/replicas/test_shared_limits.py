@@ -82,6 +82,12 @@ def link_call_times(wix: FakeWix) -> list[float]:
 # -- Wix's window ----------------------------------------------------------------------
 
 
+def test_most_in_any_window_counts_a_sliding_window() -> None:
+    assert most_in_any_window([], 1.0) == 0
+    assert most_in_any_window([0.0, 0.5, 0.99, 1.5, 1.6], 1.0) == 3
+    assert most_in_any_window([0.0, 1.0, 2.0], 1.0) == 1
+
+
 async def test_two_replicas_share_one_window(
     wix: FakeWix, replica: Replica, shared: SharedRedis
 ) -> None:

@@ -19,9 +19,3 @@ def most_in_any_window(times: Iterable[float], period: float) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
-
-
-def test_most_in_any_window_counts_a_sliding_window() -> None:
-    assert most_in_any_window([], 1.0) == 0
-    assert most_in_any_window([0.0, 0.5, 0.99, 1.5, 1.6], 1.0) == 3
-    assert most_in_any_window([0.0, 1.0, 2.0], 1.0) == 1
