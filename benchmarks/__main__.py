@@ -30,6 +30,7 @@ from benchmarks import (
     fanout,
     footprint,
     parser,
+    replicas,
     report,
     throughput,
     unsigned,
@@ -51,6 +52,7 @@ SECTIONS = (
     "memory",
     "unsigned",
     "fairness",
+    "replicas",
 )
 _FILES_IN_POOL = 60
 
@@ -108,6 +110,7 @@ def _section(bench: Bench, plan: Plan, name: str) -> dict[str, Any]:
         "memory": lambda: footprint.run_memory(bench, plan),
         "unsigned": lambda: unsigned.run(bench, plan),
         "fairness": lambda: fairness.run(bench, plan),
+        "replicas": lambda: replicas.run(bench, plan),
     }
     return runners[name]()
 

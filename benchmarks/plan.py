@@ -66,6 +66,12 @@ class Plan:
     fairness_idle_samples: int = 3  # per run
     fairness_user_files: int = 1000  # MEDIALINK_USER_FILES_PER_MINUTE: the flood is accepted
 
+    # 9. Several replicas: one-file commands over one replica, then over two (the real
+    # `medialink serve` with Redis and PostgreSQL), this many in flight in all.
+    replicas_wix_latency: float = 0.05
+    replicas_concurrency: int = 16
+    replicas_commands: int = 400  # per run and setup
+
     skip_by_default: tuple[str, ...] = ()  # sections left out unless named with --only
 
 
@@ -101,5 +107,6 @@ QUICK = Plan(
     fairness_flood_files=20,
     fairness_delay=0.5,
     fairness_idle_samples=1,
+    replicas_commands=100,
     skip_by_default=("whatif",),
 )

@@ -340,6 +340,8 @@ def render(results: dict[str, Any]) -> str:
         out += _unsigned(sections["unsigned"])
     if "fairness" in sections:
         out += _fairness(sections["fairness"])
+    if "replicas" in sections:
+        out += _replicas(sections["replicas"])
 
     targets = results.get("targets", {})
     if targets:
@@ -449,5 +451,32 @@ def _fairness(fair: dict[str, Any]) -> list[str]:
         f"(median {_num(fair['other_ahead_of_flood_end_s'])} s ahead of it). "
         f"Per-member quota raised to {fair['user_files_per_minute']} files a minute, so "
         "every flood command is accepted.",
+        "",
+    ]
+
+
+def _replicas(rep: dict[str, Any]) -> list[str]:
+    return [
+        f"## 9. Several replicas (`medialink serve` with Redis and PostgreSQL, Wix "
+        f"{rep['wix_latency_s'] * 1000:.0f} ms, {rep['in_flight']} requests in flight in all)",
+        "",
+        table(
+            ["replicas", "commands/s", "range", "reply p50 (ms)", "reply p99 (ms)", "ack p99 (ms)"],
+            [
+                [
+                    str(row["replicas"]),
+                    row["per_second"],
+                    _range(row["per_second_range"]),
+                    row["reply_p50_ms"],
+                    row["reply_p99_ms"],
+                    row["ack_p99_ms"],
+                ]
+                for row in rep["rows"]
+            ],
+        ),
+        "",
+        f"{rep['commands']} one-file commands per run, split evenly over the replicas; every "
+        f"Wix call takes a place in the shared Redis window ({rep['rate_limit']} per "
+        f"{rep['rate_period_s']:g} s here, so the limit is not what is measured).",
         "",
     ]

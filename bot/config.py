@@ -29,9 +29,13 @@ from bot.audit.urls import DATABASE_URL_HELP, DEFAULT_DATABASE_URL, normalize_da
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
 from bot.inputs import check_web_url
 from bot.wix.limits import DEFAULT_BASE_URL
+from bot.wix.ratelimit import DEFAULT_LIMIT, DEFAULT_PERIOD
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WIX_API_URL = DEFAULT_BASE_URL
+# Wix allows 200 requests a minute per site (docs/wix.md, Rate limits).
+WIX_RATE_LIMIT_MAX = 200
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class SettingsError(Exception):
@@ -175,6 +179,9 @@ class Settings(BaseSettings):
     wix_client_secret: OptionalSecret = None
     wix_instance_id: OptionalStr = None
     wix_api_url: str = DEFAULT_WIX_API_URL
+    # Requests to Wix per rolling period, for the whole site (every replica together).
+    wix_rate_limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=WIX_RATE_LIMIT_MAX)
+    wix_rate_period: float = Field(default=DEFAULT_PERIOD, ge=0.1, le=3600)
 
     # Links
     medialink_default_expiry: Duration = timedelta(minutes=60)
@@ -200,6 +207,11 @@ class Settings(BaseSettings):
     # Audit trail: where every link and refusal is recorded, and for how long.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
     medialink_audit_retention: Retention = timedelta(days=365)
+
+    # Several replicas: Redis shares Wix's rate limit, the quotas and the OAuth token.
+    redis_url: OptionalSecret = None  # may hold a password
+    # Replicas expected; while Redis is unreachable each keeps to its share of the limit.
+    medialink_replicas: int = Field(default=2, ge=1, le=100)
 
     # Server
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface by design
@@ -259,6 +271,20 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url_supported(cls, value: SecretStr) -> SecretStr:
         return SecretStr(normalize_database_url(value.get_secret_value()))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_supported(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value.get_secret_value().strip()).scheme.lower()
+        if scheme not in REDIS_SCHEMES:
+            raise ValueError("not a Redis URL")
+        return SecretStr(value.get_secret_value().strip())
+
+    def rate_fallback_limit(self) -> int:
+        """Each replica's share of WIX_RATE_LIMIT while Redis cannot be asked."""
+        return max(1, self.wix_rate_limit // self.medialink_replicas)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -420,6 +446,13 @@ _HINTS = {
     "medialink_zip_enabled": "use false, admins or everyone",
     "database_url": DATABASE_URL_HELP,
     "medialink_audit_retention": f"use {RETENTION_HELP}",
+    "wix_rate_limit": f"use a whole number from 1 to {WIX_RATE_LIMIT_MAX} (Wix's own limit)",
+    "wix_rate_period": "use a number of seconds from 0.1 to 3600 (Wix counts per 60)",
+    "redis_url": (
+        "use a URL such as redis://redis.internal:6379/0 (rediss:// for TLS, "
+        "unix:///path/to/redis.sock), or leave it unset for a single replica"
+    ),
+    "medialink_replicas": "use a whole number from 1 to 100: how many replicas you run",
 }
 
 

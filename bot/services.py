@@ -10,9 +10,14 @@ from bot.audit import AuditTrail
 from bot.audit.store import SqlAuditTrail
 from bot.config import Settings, WixApiKeyCredentials
 from bot.policy import link_rules
+from bot.shared.connection import SharedRedis
+from bot.shared.quota import RedisFileQuota
+from bot.shared.tokens import RedisTokenCache
+from bot.shared.window import RedisWindow
 from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
 from bot.wix.client import PATH_OAUTH_TOKEN, RetryPolicy, WixMediaClient
 from bot.wix.links import LinkService
+from bot.wix.ratelimit import RateLimiter
 
 
 @dataclass(slots=True)
@@ -20,15 +25,42 @@ class Services:
     links: LinkService
     max_refs: int
     audit: AuditTrail
+    shared: SharedRedis | None = None  # REDIS_URL: what replicas share
 
     async def aclose(self) -> None:
         try:
             await self.links.client.aclose()
         finally:
-            await self.audit.aclose()  # writes what is still pending, within a deadline
+            try:
+                await self.audit.aclose()  # writes what is still pending, within a deadline
+            finally:
+                if self.shared is not None:
+                    await self.shared.aclose()
 
 
-def build_wix_auth(settings: Settings) -> WixAuth:
+def build_shared(settings: Settings) -> SharedRedis | None:
+    """The Redis connection replicas share limits through (REDIS_URL); no I/O."""
+    if settings.redis_url is None:
+        return None
+    return SharedRedis(
+        settings.redis_url.get_secret_value(),
+        fallback=(
+            f"in-process limits ({settings.rate_fallback_limit()} Wix requests per "
+            f"{settings.wix_rate_period:g} s in this replica, MEDIALINK_REPLICAS="
+            f"{settings.medialink_replicas}; file quotas per replica)"
+        ),
+    )
+
+
+def wix_site(settings: Settings) -> str:
+    """What names the Wix site in shared keys: the site ID, or the app instance's."""
+    credentials = settings.wix_credentials()
+    if isinstance(credentials, WixApiKeyCredentials):
+        return credentials.site_id
+    return credentials.instance_id
+
+
+def build_wix_auth(settings: Settings, shared: SharedRedis | None = None) -> WixAuth:
     credentials = settings.wix_credentials()
     if isinstance(credentials, WixApiKeyCredentials):
         return ApiKeyAuth(credentials.api_key, credentials.site_id)
@@ -37,6 +69,27 @@ def build_wix_auth(settings: Settings) -> WixAuth:
         credentials.client_secret,
         credentials.instance_id,
         token_url=settings.wix_api_url + PATH_OAUTH_TOKEN,
+        shared=(
+            RedisTokenCache(shared, credentials.client_id, credentials.instance_id)
+            if shared is not None
+            else None
+        ),
+    )
+
+
+def build_rate_limiter(settings: Settings, shared: SharedRedis | None = None) -> RateLimiter:
+    if shared is None:
+        return RateLimiter(settings.wix_rate_limit, settings.wix_rate_period)
+    return RateLimiter(
+        settings.wix_rate_limit,
+        settings.wix_rate_period,
+        shared=RedisWindow(
+            shared,
+            wix_site(settings),
+            limit=settings.wix_rate_limit,
+            period=settings.wix_rate_period,
+        ),
+        fallback_limit=settings.rate_fallback_limit(),
     )
 
 
@@ -45,11 +98,15 @@ def build_wix_client(
     *,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    shared: SharedRedis | None = None,
 ) -> WixMediaClient:
     return WixMediaClient(
-        build_wix_auth(settings),
+        build_wix_auth(settings, shared),
         base_url=settings.wix_api_url,
         retry=retry or RetryPolicy(),
+        limiter=build_rate_limiter(settings, shared),
+        # As many in flight as the limiter admits in a window (bot/wix/client.py).
+        max_concurrency=settings.wix_rate_limit,
         sleep=sleep or asyncio.sleep,
     )
 
@@ -69,12 +126,21 @@ def build_services(
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> Services:
     """Everything MediaLink needs to make links; does no I/O."""
+    shared = build_shared(settings)
     links = LinkService(
-        build_wix_client(settings, retry=retry, sleep=sleep),
+        build_wix_client(settings, retry=retry, sleep=sleep, shared=shared),
         rules=link_rules(settings),
         default_redirect_url=settings.medialink_expiration_redirect_url,
         user_files_per_minute=settings.medialink_user_files_per_minute,
+        quota=(
+            RedisFileQuota(shared, settings.medialink_user_files_per_minute)
+            if shared is not None
+            else None
+        ),
     )
     return Services(
-        links=links, max_refs=settings.medialink_max_refs, audit=build_audit_trail(settings)
+        links=links,
+        max_refs=settings.medialink_max_refs,
+        audit=build_audit_trail(settings),
+        shared=shared,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
@@ -100,12 +100,25 @@ class ApiKeyAuth:
 @dataclass(frozen=True)
 class _Token:
     value: SecretStr
-    obtained_at: float
-    lifetime: float
+    fresh_until: float  # by the credentials' clock: refresh from then on
 
     def fresh(self, now: float) -> bool:
-        margin = min(REFRESH_MARGIN, REFRESH_FRACTION * self.lifetime)
-        return now < self.obtained_at + self.lifetime - margin
+        return now < self.fresh_until
+
+
+class TokenCache(Protocol):
+    """Where several replicas share one access token (``bot/shared/tokens.py``, Redis)."""
+
+    async def token(
+        self,
+        fetch: Callable[[], Awaitable[tuple[SecretStr, float]]],
+        *,
+        rejected: SecretStr | None,
+    ) -> tuple[SecretStr, float]:
+        """The shared token and how many seconds it stays fresh; ``fetch()`` (which
+        returns the same) is called by one replica at a time when none is cached. A
+        cached token equal to ``rejected`` (Wix refused it) is not used again."""
+        ...
 
 
 class OAuthClientCredentials:
@@ -113,7 +126,8 @@ class OAuthClientCredentials:
 
     ``POST {token_url}`` with ``{grant_type: client_credentials, client_id, client_secret,
     instance_id}`` returns ``{access_token, token_type, expires_in}``. The token is cached
-    and refreshed shortly before it expires; concurrent callers share one fetch.
+    and refreshed shortly before it expires; concurrent callers share one fetch, and
+    with a ``shared`` cache every replica shares one fetch per token lifetime.
     """
 
     refreshable: Final = True
@@ -126,6 +140,7 @@ class OAuthClientCredentials:
         *,
         token_url: str = DEFAULT_TOKEN_URL,
         clock: Callable[[], float] = time.monotonic,
+        shared: TokenCache | None = None,
     ) -> None:
         if not client_id.strip() or not instance_id.strip():
             raise ValueError("the Wix app id and instance id must not be empty")
@@ -139,7 +154,9 @@ class OAuthClientCredentials:
         self.token_url = token_url
         self._clock = clock
         self._token: _Token | None = None
+        self._rejected: SecretStr | None = None  # the token Wix last answered 401 to
         self._lock = asyncio.Lock()
+        self._shared = shared
         self.tokens_fetched = 0
 
     async def headers(self, http: httpx.AsyncClient) -> dict[str, str]:
@@ -148,7 +165,7 @@ class OAuthClientCredentials:
             async with self._lock:  # single flight: waiters reuse the token just fetched
                 token = self._token
                 if token is None or not token.fresh(self._clock()):
-                    token = await self._fetch(http)
+                    token = await self._new_token(http)
                     self._token = token
         # Sent raw, like the Wix SDK's AppStrategy does; Wix's OAuth docs call it a Bearer
         # token and Wix's own code uses both forms (docs/wix.md, OAuth client credentials).
@@ -157,7 +174,22 @@ class OAuthClientCredentials:
         return {"Authorization": token.value.get_secret_value()}
 
     def invalidate(self) -> None:
+        if self._token is not None:
+            self._rejected = self._token.value
         self._token = None
+
+    async def _new_token(self, http: httpx.AsyncClient) -> _Token:
+        if self._shared is None:
+            self._rejected = None
+            return await self._fetch(http)
+
+        async def fetch() -> tuple[SecretStr, float]:
+            token = await self._fetch(http)
+            return token.value, token.fresh_until - self._clock()
+
+        value, fresh_for = await self._shared.token(fetch, rejected=self._rejected)
+        self._rejected = None
+        return _Token(value, fresh_until=self._clock() + fresh_for)
 
     def settings_to_fix(self, problem: AccessProblem) -> str:
         if problem is AccessProblem.CREDENTIALS_REJECTED:
@@ -212,7 +244,8 @@ class OAuthClientCredentials:
             else DEFAULT_TOKEN_LIFETIME
         )
         self.tokens_fetched += 1
-        return _Token(SecretStr(access_token), obtained_at=started, lifetime=lifetime)
+        margin = min(REFRESH_MARGIN, REFRESH_FRACTION * lifetime)
+        return _Token(SecretStr(access_token), fresh_until=started + lifetime - margin)
 
     def __repr__(self) -> str:
         return (

@@ -12,7 +12,8 @@ else's links back. Three things here make that so:
   client: every task the service and the client start copies the context, so the
   caller reaches the limiter without each client call carrying it.
 - ``FileQuota``: at most N files per member in any rolling minute, checked before any
-  Wix call.
+  Wix call. ``MemberQuota`` is what the link service asks; several replicas share one
+  through Redis (``bot/shared/quota.py``).
 - ``WixBusyError`` and ``FileQuotaError``: what a caller gets instead of waiting
   without end. Both are ``WixError``s, so the places that turn Wix errors into
   sentences handle them.
@@ -26,6 +27,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.wix.errors import WixError
 
@@ -96,6 +98,17 @@ def acting_for(caller: Caller) -> Iterator[None]:
         _CALLER.reset(token)
 
 
+class MemberQuota(Protocol):
+    """Files per member per rolling period, as the link service asks it."""
+
+    limit: int
+
+    async def take_files(self, member: str, files: int, now: float) -> None:
+        """Count ``files`` for ``member`` (``now`` on the service's clock), or raise
+        ``FileQuotaError`` and count nothing."""
+        ...
+
+
 class FileQuota:
     """At most ``limit`` files per member in any rolling ``period`` seconds.
 
@@ -131,6 +144,10 @@ class FileQuota:
         asks.append((now, files))
         self._asks[member] = asks
         self._asks.move_to_end(member)
+
+    async def take_files(self, member: str, files: int, now: float) -> None:
+        """``take`` as ``MemberQuota`` asks it."""
+        self.take(member, files, now)
 
     def __len__(self) -> int:
         """Members remembered (for tests and health checks)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -33,7 +33,7 @@ from bot.durations import whole_minutes
 from bot.policy.rules import MAX_RENDITIONS, ORIGINAL, LinkOptionsError, LinkRules
 from bot.wix.client import WixMediaClient
 from bot.wix.errors import InvalidAssetKeyError, NotFoundError, WixError
-from bot.wix.fairness import Caller, FileQuota, WixBusyError, acting_for
+from bot.wix.fairness import Caller, FileQuota, MemberQuota, WixBusyError, acting_for
 from bot.wix.limits import MAX_GET_FILES_IDS
 from bot.wix.models import ContentDisposition, DownloadUrl, FileDescriptor
 from bot.wix.refs import MediaRef, MediaType
@@ -194,6 +194,7 @@ class LinkService:
         max_pending: int = MAX_PENDING_REQUESTS,
         default_max_wait: float = DEFAULT_MAX_WAIT,
         clock: Callable[[], float] | None = None,
+        quota: MemberQuota | None = None,
     ) -> None:
         # ``rules`` wins; the two expiry arguments are kept for callers without one.
         self.rules = rules or LinkRules(default_expiry=default_expiry, max_expiry=max_expiry)
@@ -204,7 +205,8 @@ class LinkService:
         self.client = client
         self.default_redirect_url = default_redirect_url
         self._now = now
-        self.quota = FileQuota(user_files_per_minute)
+        # ``quota`` wins (shared by replicas: bot/shared/quota.py) over the number.
+        self.quota: MemberQuota = quota if quota is not None else FileQuota(user_files_per_minute)
         self.max_pending = max_pending
         self.pending = 0  # generate() calls under way
         self.default_max_wait = default_max_wait
@@ -267,7 +269,7 @@ class LinkService:
             return []
         expires_in = self.resolve_expiry(options.expires_in)
         minutes = whole_minutes(expires_in)
-        with self._taking_on(requester, len(unique), deadline):
+        async with self._taking_on(requester, len(unique), deadline):
             # Computed before the calls, so the expiry we show is never later than
             # Wix's (the response carries no expiry of its own).
             expires_at = self._now() + timedelta(minutes=minutes)
@@ -287,7 +289,7 @@ class LinkService:
         unique = list(dict.fromkeys(file_ids))
         if not unique:
             return ZipLink(url=None, files=())
-        with self._taking_on(requester, len(unique), None):
+        async with self._taking_on(requester, len(unique), None):
             descriptors = await self.client.get_file_descriptors(unique)
             wanted = set(unique)
             public = tuple(
@@ -298,22 +300,22 @@ class LinkService:
             url = await self.client.generate_files_download_url([fid for fid, _ in public])
         return ZipLink(url=url, files=public)
 
-    @contextlib.contextmanager
-    def _taking_on(
+    @contextlib.asynccontextmanager
+    async def _taking_on(
         self, requester: str | None, files: int, deadline: float | None
-    ) -> Iterator[None]:
+    ) -> AsyncIterator[None]:
         """Admit one request of ``files`` files: the cap on requests under way, the
         member's quota, then its Wix calls wait their fair turn until ``deadline``."""
         if self.pending >= self.max_pending:
             raise WixBusyError()
-        now = self.clock()
-        if requester is not None:
-            self.quota.take(requester, files, now)
-        caller = Caller(
-            requester, deadline if deadline is not None else now + self.default_max_wait
-        )
-        self.pending += 1
+        self.pending += 1  # before the quota's await, so the cap holds while it is asked
         try:
+            now = self.clock()
+            if requester is not None:
+                await self.quota.take_files(requester, files, now)
+            caller = Caller(
+                requester, deadline if deadline is not None else now + self.default_max_wait
+            )
             with acting_for(caller):  # the rate limiter reads it (bot.wix.fairness)
                 yield
         finally:

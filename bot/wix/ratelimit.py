@@ -8,6 +8,10 @@ Hand-written rather than ``aiolimiter`` because aiolimiter reads the event loop'
 (``loop.time()``), so tests could only exercise it by really waiting, and serves waiters
 in arrival order; this one takes an injectable ``clock`` and ``sleep``, serves
 requesters round-robin and gives up at a deadline.
+
+Several replicas share one window through a ``SharedWindow`` (``bot/shared/window.py``,
+Redis): each process still decides round-robin who goes next, and the shared window
+decides whether anyone may go now.
 """
 
 from __future__ import annotations
@@ -21,11 +25,30 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.wix.fairness import Caller, WixBusyError, current_caller
 
 DEFAULT_LIMIT = 180
 DEFAULT_PERIOD = 60.0
+# Shortest pause between two questions to a shared window that said "full": a bound on
+# how often one process asks, whatever the window answers.
+MIN_SHARED_PAUSE = 0.005
+
+
+class SharedWindow(Protocol):
+    """A rolling window shared with other processes (the same limit and period)."""
+
+    async def try_take(self) -> str | float | None:
+        """Take a place now: its ID (hand it to ``release``); or, when the window is
+        full, the seconds until a place may be free; or ``None`` when the window cannot
+        be asked (the caller then keeps to its own, smaller bound)."""
+        ...
+
+    async def release(self, place: str) -> None:
+        """The request that took ``place`` ended: it counts for ``period`` from now.
+        Never raises; a place not released counts from when it was taken."""
+        ...
 
 
 @dataclass(eq=False, slots=True)
@@ -55,6 +78,10 @@ class RateLimiter:
     *ended*. Wix counts a request when it arrives, somewhere between our send and its
     answer, so counting from the answer keeps every window as Wix sees it within the
     limit, even when sends bunch up behind a busy event loop.
+
+    With a ``shared`` window (other replicas use it too) the turn holder also takes a
+    place there, and waits while it is full (deadlines still apply). When it cannot be
+    asked, this process keeps to ``fallback_limit`` in its own window until it can.
     """
 
     def __init__(
@@ -64,13 +91,20 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedWindow | None = None,
+        fallback_limit: int | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         if period <= 0:
             raise ValueError(f"period must be positive, not {period}")
+        if fallback_limit is not None and not 1 <= fallback_limit <= limit:
+            raise ValueError(f"fallback_limit must be from 1 to {limit}, not {fallback_limit}")
         self.limit = limit
         self.period = period
+        self.shared = shared
+        self.fallback_limit = fallback_limit if fallback_limit is not None else limit
+        self.falling_back = False  # the shared window could not be asked last time
         self.clock = clock  # public: deadlines given to the limiter are read on this clock
         self._sleep = sleep
         self._log: deque[float] = deque()  # times that count, oldest first
@@ -102,7 +136,7 @@ class RateLimiter:
         asked = self.clock()
         waiter = await self._take_turn(caller)
         try:
-            await self._wait_for_room(waiter.deadline)
+            place = await self._wait_for_room(waiter.deadline)
             self._in_flight += 1
             self.acquired += 1
         finally:
@@ -115,6 +149,8 @@ class RateLimiter:
             self._in_flight -= 1
             self._log.append(self.clock())  # appended in time order
             self._released.set()
+            if place is not None and self.shared is not None:
+                await self.shared.release(place)
 
     @property
     def in_window(self) -> int:
@@ -182,34 +218,57 @@ class RateLimiter:
     # -- the window --------------------------------------------------------------------
 
     def _has_room(self) -> bool:
-        return len(self._log) + self._in_flight < self.limit
+        bound = self.fallback_limit if self.falling_back else self.limit
+        return len(self._log) + self._in_flight < bound
 
-    async def _wait_for_room(self, deadline: float | None) -> None:
-        """Wait (as the turn holder) until one more request fits, or raise WixBusyError."""
+    async def _wait_for_room(self, deadline: float | None) -> str | None:
+        """Wait (as the turn holder) until one more request fits, or raise WixBusyError.
+
+        Returns the place taken in the shared window, if there is one and it answered.
+        """
         now = self.clock()
         self._expire(now)
         self._give_up_expired(now)
-        if self._has_room():
-            return
         started = now
-        self.waited += 1
+        waiting = False
         try:
-            while not self._has_room():
+            while True:
+                if self._has_room():
+                    if self.shared is None:
+                        return None
+                    answer = await self.shared.try_take()
+                    now = self.clock()
+                    if isinstance(answer, str):
+                        self.falling_back = False
+                        return answer
+                    if answer is None:  # not asked: this process's own bound decides
+                        self.falling_back = True
+                        if self._has_room():
+                            return None
+                        continue
+                    self.falling_back = False
+                    room_at = now + max(answer, MIN_SHARED_PAUSE)
+                else:
+                    room_at = math.inf  # all places in flight: room comes when one ends
+                    if self._log:
+                        # Only an entry leaving the window makes room.
+                        room_at = self._log[0] + self.period
+                if not waiting:
+                    waiting = True
+                    self.waited += 1
                 if deadline is not None and now >= deadline:
                     raise self._give_up()
-                room_at = math.inf  # all places in flight: room comes when one ends
-                if self._log:
-                    # Only an entry leaving the window makes room.
-                    room_at = self._log[0] + self.period
-                    if deadline is not None and room_at > deadline:
-                        raise self._give_up(retry_after=room_at - now)
+                # Unknown (inf) while every place is in flight: one may end in time.
+                if deadline is not None and deadline < room_at < math.inf:
+                    raise self._give_up(retry_after=room_at - now)
                 await self._pause(min(room_at, self._soonest(deadline)), now)
                 now = self.clock()
                 self._expire(now)
                 self._give_up_expired(now)
         finally:
-            self._wake_at = math.inf
-            self.total_wait += max(0.0, self.clock() - started)
+            if waiting:
+                self._wake_at = math.inf
+                self.total_wait += max(0.0, self.clock() - started)
 
     def _give_up(self, retry_after: float | None = None) -> WixBusyError:
         self.gave_up += 1
