@@ -13,6 +13,7 @@ from bot.preflight import refuse_unless_ready
 from bot.server import (
     STOP_GRACE,
     Readiness,
+    start_health_server,
     start_http_server,
     start_socket_mode,
     stop_signals,
@@ -62,15 +63,28 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
     app = build_app(settings, services, dispatcher)
     freeze_start_up_objects()
     if settings.slack_app_token is not None:
-        handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
-        logger.info("MediaLink is connected to Slack over Socket Mode")
+        # The probes and the image's health check ask over HTTP in this mode too; the
+        # port answers until the work in hand is finished.
+        health = await start_health_server(
+            host=settings.host, port=settings.port, readiness=readiness(services)
+        )
         try:
-            await stop.wait()
+            handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
+            logger.info(
+                "MediaLink is connected to Slack over Socket Mode (GET /healthz, GET /readyz "
+                "on %s:%d)",
+                settings.host,
+                health.port,
+            )
+            try:
+                await stop.wait()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+                cut_off = await dispatcher.finish(STOP_GRACE)
+                if cut_off:
+                    logger.warning("stopped with %d replies unfinished", cut_off)
         finally:
-            await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
-            cut_off = await dispatcher.finish(STOP_GRACE)
-            if cut_off:
-                logger.warning("stopped with %d replies unfinished", cut_off)
+            await health.close()
         return
     secret = settings.slack_signing_secret
     server = await start_http_server(

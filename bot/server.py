@@ -1,5 +1,5 @@
 """Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``, ``/readyz``) or
-Socket Mode.
+Socket Mode (the socket, plus ``/healthz`` and ``/readyz`` on the same port for probes).
 
 The HTTP edge verifies first: a request's Slack signature and timestamp are checked on
 the raw body (``bot.signing``) before anything parses it, logs it or hands it to Bolt.
@@ -22,6 +22,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.config import SettingsError
 from bot.dispatch import Dispatcher
 from bot.signing import SignatureChecker, Verdict
 from bot.slack.bolt_fixes import apply_bolt_fixes
@@ -151,12 +152,54 @@ async def start_http_server(
         lingering_time=1.0,
     )
     await runner.setup()
+    return RunningServer(runner=runner, host=host, port=await _listen(runner, host, port))
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> int:
+    """Start listening; the port bound. A port that cannot be had is a setting to fix."""
     site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_port = port
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise SettingsError(
+            [
+                f"cannot listen on {host}:{port} ({error.strerror or error}); stop what "
+                "uses that port, or set PORT (or HOST) to another"
+            ]
+        ) from None
     if runner.addresses:
-        bound_port = int(runner.addresses[0][1])
-    return RunningServer(runner=runner, host=host, port=bound_port)
+        return int(runner.addresses[0][1])
+    return port
+
+
+def create_health_app(readiness: Readiness | None = None) -> web.Application:
+    """Socket Mode's only HTTP surface: ``/healthz`` and ``/readyz`` for a container's
+    health check and a platform's probes. Slack's requests come over the socket."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(_: web.Request) -> web.Response:
+        ok, reason = readiness() if readiness is not None else (True, None)
+        if ok:
+            return web.json_response({"ok": True})
+        return web.json_response({"ok": False, "reason": reason or "not ready"}, status=503)
+
+    # Probes send no body: anything larger is not a probe.
+    web_app = web.Application(client_max_size=1024)
+    web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.router.add_get(READY_PATH, readyz)
+    return web_app
+
+
+async def start_health_server(
+    *, host: str, port: int, readiness: Readiness | None = None
+) -> RunningServer:
+    """Serve ``create_health_app`` on host:port (0 picks a free port) until ``close()``."""
+    runner = web.AppRunner(create_health_app(readiness), access_log=None, handle_signals=False)
+    await runner.setup()
+    return RunningServer(runner=runner, host=host, port=await _listen(runner, host, port))
 
 
 async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
