@@ -245,7 +245,13 @@ def image() -> Iterator[Image]:
             # the build stage made it, which the replay built in place.
             assert flags.get("from") == "build", "the runtime stage copies only from the build"
             assert sources == [destination]
-            assert (image_root / destination.lstrip("/")).is_dir()
+            copied = image_root / destination.lstrip("/")
+            # The environment holds MediaLink and its locked dependencies, not the tools
+            # that installed them.
+            site = next(copied.glob("lib/python3*/site-packages"))
+            assert (site / "bot" / "audit" / "migrations" / "env.py").is_file()
+            assert not (site / "pip").exists()
+            assert not (site / "hatchling").exists()
         uid, gid = user_ids(runtime)
         workdir = image_root / runtime.one("WORKDIR").lstrip("/")
         workdir.mkdir(parents=True)
