@@ -176,9 +176,6 @@ class Image:
     command: list[str]
     health_check: list[str]
 
-    def inside(self, path: str) -> Path:
-        return self.root / path.lstrip("/")
-
     def as_user(self, command: list[str]) -> list[str]:
         """``command`` as the image's USER (when the test runs as root, as CI does)."""
         if os.geteuid() != 0:
@@ -233,7 +230,7 @@ def replay_build(build: Stage, image_root: Path, scratch: Path) -> None:
 def image() -> Iterator[Image]:
     """The image, replayed once per session (the dependency install takes a while)."""
     runtime = DOCKER.runtime
-    # Outside pytest's own temporary directories: those are private to root, and the
+    # Outside pytest's own temporary directories, which only their owner may enter: the
     # image's user must read what it runs.
     scratch = Path(tempfile.mkdtemp(prefix="medialink-image-"))
     scratch.chmod(0o755)
