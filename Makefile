@@ -40,6 +40,14 @@ LOCK := uv pip compile pyproject.toml --generate-hashes --universal --python-ver
 lock:
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -o requirements-dev.lock
+	$(MAKE) requirements-build.lock
+
+# The image's build stage needs only the build backend: hatchling and what it needs, with
+# requirements-dev.lock's pins and hashes (tests/test_container.py checks they agree).
+BUILD_PINS := hatchling|packaging|pathspec|pluggy|tomlkit|trove-classifiers
+requirements-build.lock: requirements-dev.lock
+	{ echo "# The build backend for the Dockerfile's build stage; made by make lock."; \
+	  awk '/^[a-z0-9]/ { keep = ($$1 ~ /^($(BUILD_PINS))==/) } keep && !/^ +#/' $<; } > $@
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -26,6 +26,7 @@ from bot.server import (
     STOP_GRACE,
     ReadyAnswer,
     RunningServer,
+    start_health_server,
     start_http_server,
     start_metrics_server,
     start_socket_mode,
@@ -159,7 +160,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
     metrics_server = await _start_metrics(settings, dispatcher)
     try:
         if settings.slack_app_token is not None:
-            await _serve_socket_mode(settings, app, dispatcher, stop)
+            await _serve_socket_mode(settings, services, app, dispatcher, stop)
         else:
             await _serve_http(settings, services, app, dispatcher, stop)
     finally:
@@ -178,18 +179,36 @@ async def _start_metrics(settings: Settings, dispatcher: Dispatcher) -> RunningS
 
 
 async def _serve_socket_mode(
-    settings: Settings, app: AsyncApp, dispatcher: Dispatcher, stop: asyncio.Event
+    settings: Settings,
+    services: Services,
+    app: AsyncApp,
+    dispatcher: Dispatcher,
+    stop: asyncio.Event,
 ) -> None:
     assert settings.slack_app_token is not None  # noqa: S101 - the caller checked
-    handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
-    logger.info("MediaLink is connected to Slack over Socket Mode")
+    # The probes and the image's health check ask over HTTP in this mode too; the port
+    # answers until the work in hand is finished.
+    health = await start_health_server(
+        host=settings.host,
+        port=settings.port,
+        readiness=readiness(services, settings=settings, slack=SlackCheck(app.client)),
+    )
     try:
-        await stop.wait()
+        handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
+        logger.info(
+            "MediaLink is connected to Slack over Socket Mode (GET /healthz, GET /readyz on %s:%d)",
+            settings.host,
+            health.port,
+        )
+        try:
+            await stop.wait()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+            cut_off = await dispatcher.finish(STOP_GRACE)
+            if cut_off:
+                logger.warning("stopped with %d replies unfinished", cut_off)
     finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
-        cut_off = await dispatcher.finish(STOP_GRACE)
-        if cut_off:
-            logger.warning("stopped with %d replies unfinished", cut_off)
+        await health.close()
 
 
 async def _serve_http(

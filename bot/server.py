@@ -1,5 +1,6 @@
 """Serving the Slack app: HTTP mode (``/slack/events``, ``/healthz``, ``/readyz``,
-``/metrics``) or Socket Mode.
+``/metrics``) or Socket Mode (the socket, plus ``/healthz`` and ``/readyz`` on the same
+port for probes).
 
 The HTTP edge verifies first: a request's Slack signature and timestamp are checked on
 the raw body (``bot.signing``) before anything parses it, logs it or hands it to Bolt.
@@ -27,6 +28,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.config import SettingsError
 from bot.dispatch import Dispatcher
 from bot.metrics import CONTENT_TYPE_LATEST, EntryPoint, Metrics, RequestOutcome
 from bot.signing import SignatureChecker, Verdict
@@ -86,15 +88,6 @@ def create_web_app(
             return web.Response(status=401, text=REFUSED_TEXT)
         return await _dispatch(app, dispatcher, request, raw, started)
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    async def readyz(_: web.Request) -> web.Response:
-        ok, reason = await _ask(readiness)
-        if ok:
-            return web.json_response({"ok": True})
-        return web.json_response({"ok": False, "reason": reason or "not ready"}, status=503)
-
     async def finish_replies(_: web.Application) -> None:
         # aiohttp has stopped taking requests and every handler has returned, so all
         # work is started: give it time to reach Slack, then close the shared session.
@@ -105,11 +98,30 @@ def create_web_app(
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
-    web_app.router.add_get(READY_PATH, readyz)
+    web_app.router.add_get(READY_PATH, readyz_handler(readiness))
     if serve_metrics:
         web_app.router.add_get(METRICS_PATH, metrics_handler(metrics))
     web_app.on_cleanup.append(finish_replies)
     return web_app
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """The process is alive."""
+    return web.json_response({"ok": True})
+
+
+def readyz_handler(
+    readiness: Readiness | None,
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``/readyz``: 200 ``{"ok": true}``, or 503 with the reason ``readiness`` gives."""
+
+    async def readyz(_: web.Request) -> web.Response:
+        ok, reason = await _ask(readiness)
+        if ok:
+            return web.json_response({"ok": True})
+        return web.json_response({"ok": False, "reason": reason or "not ready"}, status=503)
+
+    return readyz
 
 
 async def _ask(readiness: Readiness | None) -> ReadyAnswer:
@@ -220,12 +232,45 @@ async def _start(web_app: web.Application, host: str, port: int) -> RunningServe
         lingering_time=1.0,
     )
     await runner.setup()
+    return RunningServer(runner=runner, host=host, port=await _listen(runner, host, port))
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> int:
+    """Start listening; the port bound. A port that cannot be had is a setting to fix."""
     site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_port = port
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise SettingsError(
+            [
+                f"cannot listen on {host}:{port} ({error.strerror or error}); stop what "
+                "uses that port, or set PORT (or HOST) to another"
+            ]
+        ) from None
     if runner.addresses:
-        bound_port = int(runner.addresses[0][1])
-    return RunningServer(runner=runner, host=host, port=bound_port)
+        return int(runner.addresses[0][1])
+    return port
+
+
+def create_health_app(readiness: Readiness | None = None) -> web.Application:
+    """Socket Mode's only HTTP surface: ``/healthz`` and ``/readyz`` for a container's
+    health check and a platform's probes. Slack's requests come over the socket."""
+
+    # Probes send no body: anything larger is not a probe.
+    web_app = web.Application(client_max_size=1024)
+    web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.router.add_get(READY_PATH, readyz_handler(readiness))
+    return web_app
+
+
+async def start_health_server(
+    *, host: str, port: int, readiness: Readiness | None = None
+) -> RunningServer:
+    """Serve ``create_health_app`` on host:port (0 picks a free port) until ``close()``."""
+    runner = web.AppRunner(create_health_app(readiness), access_log=None, handle_signals=False)
+    await runner.setup()
+    return RunningServer(runner=runner, host=host, port=await _listen(runner, host, port))
 
 
 async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
