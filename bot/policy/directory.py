@@ -162,6 +162,20 @@ class Directory:
             self._home = (_str(answer.get("team_id")), _str(answer.get("enterprise_id")))
         return self._home
 
+    def cached_home(self) -> tuple[str | None, str | None] | None:
+        return self._home
+
+    def cached_groups_of(self, user_id: str, groups: Iterable[str]) -> frozenset[str] | None:
+        """``groups_of`` from the cache alone; None when a group is not cached (or stale)."""
+        found = set()
+        for group in groups:
+            members = self._groups.get(group)
+            if members is None:
+                return None
+            if user_id in members:
+                found.add(group)
+        return frozenset(found)
+
     def remember_home(self, team_id: str | None, enterprise_id: str | None) -> None:
         """What Bolt's authorization already learnt from ``auth.test``."""
         if team_id or enterprise_id:

@@ -40,10 +40,13 @@ class AccessGate:
         self, asker: Asker, *, home_team: str | None, home_enterprise: str | None
     ) -> Decision:
         policy = self.policy
+        # Usually all of it is cached: answered on the spot, with no task and no turn of
+        # the event loop on the way to the ack.
+        known = self._from_cache(asker.user_id, home_team, home_enterprise)
         try:
-            # Asked together: each call has its own deadline, and one after another
+            # Else asked together: each call has its own deadline, and one after another
             # they would outlast Slack's wait for the ack (docs/slack.md, 3 seconds).
-            home, facts, groups = await asyncio.gather(
+            home, facts, groups = known or await asyncio.gather(
                 self._home(home_team, home_enterprise),
                 self._facts(asker.user_id),
                 self._groups(asker.user_id),
@@ -73,6 +76,36 @@ class AccessGate:
         )
         return policy.decide(identity, home_team=home[0], home_enterprise=home[1])
 
+    def _from_cache(
+        self, user_id: str, team: str | None, enterprise: str | None
+    ) -> tuple[tuple[str | None, str | None], UserFacts | None, frozenset[str]] | None:
+        """What ``_home``, ``_facts`` and ``_groups`` would answer, when the cache has it all."""
+        directory = self.directory
+        home = (team, enterprise) if team is not None or enterprise is not None else None
+        home = home or directory.cached_home()
+        if home is None:
+            return None
+        facts = None
+        if self.policy.needs_user_facts:
+            facts = directory.cached_user(user_id)
+            if facts is None:
+                return None
+        groups: frozenset[str] = frozenset()
+        if self._groups_matter(user_id):
+            cached = directory.cached_groups_of(user_id, self.policy.settings.allowed_usergroups)
+            if cached is None:
+                return None
+            groups = cached
+        return home, facts, groups
+
+    def _groups_matter(self, user_id: str) -> bool:
+        policy = self.policy
+        return (
+            policy.needs_groups
+            and not policy.is_admin(user_id)
+            and user_id not in policy.settings.allowed_users
+        )
+
     async def _home(
         self, team: str | None, enterprise: str | None
     ) -> tuple[str | None, str | None]:
@@ -88,8 +121,6 @@ class AccessGate:
 
     async def _groups(self, user_id: str) -> frozenset[str]:
         """The policy's user groups ``user_id`` is in, when that can matter."""
-        policy = self.policy
-        allowed = policy.settings
-        if not policy.needs_groups or policy.is_admin(user_id) or user_id in allowed.allowed_users:
+        if not self._groups_matter(user_id):
             return frozenset()
-        return await self.directory.groups_of(user_id, allowed.allowed_usergroups)
+        return await self.directory.groups_of(user_id, self.policy.settings.allowed_usergroups)
