@@ -160,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         help="commands the memory section serves (a longer soak; default 10,000)",
     )
     options.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="LOG_FORMAT of the apps under test (json: one JSON object per log line)",
+    )
+    options.add_argument(
         "--database",
         choices=(*DATABASES, "both"),
         default="sqlite",
@@ -194,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     results["databases"] = list(databases)
     with running_fakes(wix_latency=plan.ack_wix_latency) as fakes:
         fakes.add_files(_FILES_IN_POOL)
+        fakes.log_format = args.log_format
+        results["log_format"] = args.log_format
         for index, database in enumerate(databases):
             names = chosen if index == 0 else tuple(n for n in chosen if n in _PER_DATABASE)
             if not names:

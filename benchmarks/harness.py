@@ -40,7 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 AppName = Literal["medialink", "bare", "bare-direct"]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 _ENV_PREFIXES = ("SLACK_", "WIX_", "MEDIALINK_")
-_ENV_NAMES = ("HOST", "PORT", "LOG_LEVEL", "DATABASE_URL")
+_ENV_NAMES = ("HOST", "PORT", "LOG_LEVEL", "LOG_FORMAT", "DATABASE_URL")
 # A mix like a Media Manager's: mostly images, some videos (with renditions), documents, audio.
 FILE_KINDS: tuple[Kind, ...] = ("image", "image", "video", "document", "image", "audio")
 
@@ -57,6 +57,8 @@ class Fakes:
     files: list[str] = field(default_factory=list)
     # The audit trail's DATABASE_URL for every MediaLink started (benchmarks/database.py).
     database_url: str = ""
+    # LOG_FORMAT for every MediaLink started: "text" (the default) or "json".
+    log_format: str = "text"
 
     def add_files(self, count: int) -> list[str]:
         kinds = itertools.cycle(FILE_KINDS)
@@ -80,6 +82,7 @@ class Fakes:
             WIX_SITE_ID=FakeWix.SITE_ID,
             WIX_API_URL=self.wix.base_url,
             LOG_LEVEL="INFO",  # production's default
+            LOG_FORMAT=self.log_format,
             PYTHONPATH=str(REPO_ROOT),
         )
         if self.database_url:
