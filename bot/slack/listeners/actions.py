@@ -150,18 +150,30 @@ async def remake_links(
 ) -> None:
     """Regenerate, a new expiry, or other renditions: the state says which; replace in place."""
     await ack()
-    deps = deps_of(context)
+    await send_fresh_links(context, body, respond, client, replace_original=True)
+
+
+async def send_fresh_links(
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    *,
+    replace_original: bool,
+) -> None:
+    """The clicked button's links made again and sent with their buttons, in place of
+    the clicked message or as a new one."""
     clicked = await clicked_links(context, body, respond, client)
     if clicked is None:
         return
     state, results = clicked
     await deliver_ephemeral(
-        render_reply(deps, results, state, ()),
+        render_reply(deps_of(context), results, state, ()),
         respond=respond,
         client=client,
         channel_id=channel_id_of(body),
         user_id=state.user_id,
-        replace_original=True,
+        replace_original=replace_original,
     )
 
 

@@ -31,12 +31,10 @@ from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     SlackDeps,
     ack_with,
-    channel_id_of,
-    render_reply,
     requester_of,
     user_id_of,
 )
-from bot.slack.listeners.actions import clicked_links
+from bot.slack.listeners.actions import send_fresh_links
 from bot.slack.messages import (
     RECORD_UNREADABLE,
     escape_clip,
@@ -207,18 +205,7 @@ async def regenerate_from_history(
     (today's cap, the file ID, the clicker), then fresh links in a new message, so the
     history stays where it is."""
     await ack()
-    deps = deps_of(context)
-    clicked = await clicked_links(context, body, respond, client)
-    if clicked is None:
-        return
-    state, results = clicked
-    await deliver_ephemeral(
-        render_reply(deps, results, state, ()),
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=state.user_id,
-    )
+    await send_fresh_links(context, body, respond, client, replace_original=False)
 
 
 def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
