@@ -687,3 +687,9 @@ _DATE = re.compile(r"<!date\^(?P<ts>\d+)\^(?P<format>[^^|>]+)(?:\^[^|>]*)?\|(?P<
 def slack_dates(text: str) -> list[tuple[int, str]]:
     """``(unix time, fallback)`` of every ``<!date^…>`` in mrkdwn text."""
     return [(int(match["ts"]), match["fallback"]) for match in _DATE.finditer(text)]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite audit record for a test to fill or read (tests/slack/audit_helpers.py)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"

@@ -6,18 +6,17 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.audit import AuditEvent, AuditQuery, Entry
-from bot.audit.store import SqlAuditTrail
 from bot.slack.button_state import decode_state
 from bot.slack.render.history import ACTION_HISTORY_REGENERATE_PREFIX
 from tests.fakes.slack import Message
 from tests.fakes.wix import FakeWix
+from tests.slack.audit_helpers import read_back, seed
 from tests.slack.conftest import (
     CHANNEL_ID,
     OTHER_USER_ID,
@@ -32,26 +31,6 @@ from tests.slack.conftest import (
 
 ADMIN_ID = "U0ADMIN01"
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
-
-
-async def seed(database_url: str, events: Sequence[AuditEvent]) -> None:
-    """Put ``events`` in the record through the store itself, as the app would."""
-    store = SqlAuditTrail(database_url)
-    store.record(events)
-    await store.aclose()  # writes everything recorded
-
-
-async def read_back(database_url: str, query: AuditQuery) -> list[AuditEvent]:
-    store = SqlAuditTrail(database_url)
-    try:
-        return list(await store.query(query))
-    finally:
-        await store.aclose()
 
 
 def link(

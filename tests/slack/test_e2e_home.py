@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.app import build_app
 from bot.audit import AuditEvent, Entry
-from bot.audit.store import SqlAuditTrail
 from bot.dispatch import Dispatcher
 from bot.server import start_socket_mode
 from bot.services import build_services
 from tests.fakes.slack import FakeSlack, Json, app_home_opened_event, home_errors
 from tests.fakes.wix import FakeWix
+from tests.slack.audit_helpers import seed
 from tests.slack.conftest import (
     CHANNEL_ID,
     FAST_RETRY,
@@ -33,18 +29,6 @@ from tests.slack.conftest import (
 
 ADMIN_ID = "U0ADMIN01"
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
-
-
-async def seed(database_url: str, events: Sequence[AuditEvent]) -> None:
-    """Put ``events`` in the record through the store itself, as the app would."""
-    store = SqlAuditTrail(database_url)
-    store.record(events)
-    await store.aclose()
 
 
 def link(number: int, *, user: str = USER_ID, name: str) -> AuditEvent:
