@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from bot.audit import AuditEvent, Outcome
 from bot.wix.errors import (
     WixAPIError,
-    WixConnectionError,
     WixError,
     WixResponseError,
-    WixTimeoutError,
-    WixUnreachableError,
+    transport_failure,
 )
 from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import ORIGINAL, FileLinks
@@ -98,12 +96,8 @@ def error_code(error: BaseException) -> str:
         return "BUSY"
     if isinstance(error, WixAPIError):
         return error.code or f"HTTP_{error.status}"
-    if isinstance(error, WixTimeoutError):
-        return "TIMEOUT"
-    if isinstance(error, WixUnreachableError):
-        return "UNREACHABLE"
-    if isinstance(error, WixConnectionError):
-        return "CONNECTION"
+    if (failure := transport_failure(error)) is not None:
+        return failure.upper()
     if isinstance(error, WixResponseError):
         return "BAD_ANSWER"
     if isinstance(error, WixError):

@@ -49,6 +49,7 @@ from bot.wix.errors import (
     WixTimeoutError,
     WixUnreachableError,
     error_from_response,
+    transport_failure,
 )
 from bot.wix.limits import DEFAULT_BASE_URL, MAX_GET_FILES_IDS
 from bot.wix.limits import PATH_OAUTH_TOKEN as PATH_OAUTH_TOKEN  # noqa: PLC0414 - re-exported
@@ -537,13 +538,7 @@ def _wix_extra(exc: BaseException | None) -> dict[str, str | None]:
 
 def _failure_status(exc: WixError) -> str:
     """The status label of an attempt that got no HTTP answer."""
-    if isinstance(exc, WixTimeoutError):
-        return "timeout"
-    if isinstance(exc, WixUnreachableError):
-        return "unreachable"
-    if isinstance(exc, WixConnectionError):
-        return "connection"
-    return "error"
+    return transport_failure(exc) or "error"
 
 
 def _raise_transport_error(call: _Call, exc: httpx.HTTPError) -> NoReturn:

@@ -427,3 +427,16 @@ def _violations(value: object) -> tuple[FieldViolation, ...]:
             )
         )
     return tuple(result)
+
+
+def transport_failure(error: BaseException) -> str | None:
+    """How a call that got no answer from Wix failed: ``timeout``, ``unreachable`` (no
+    connection could be made) or ``connection`` (one was lost); None for anything else.
+    The metrics' status label and the audit record's outcome both read it."""
+    if isinstance(error, WixTimeoutError):
+        return "timeout"
+    if isinstance(error, WixUnreachableError):
+        return "unreachable"
+    if isinstance(error, WixConnectionError):
+        return "connection"
+    return None
