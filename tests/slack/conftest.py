@@ -669,6 +669,19 @@ def ack_text(sent: Sent) -> str:
     return body
 
 
+async def private_answer(medialink: MediaLink, sent: Sent) -> str:
+    """What the person was shown in answer to a command, in the ack or through the
+    response_url: asserts it was shown only to them (the text may echo pasted URLs)."""
+    assert sent.response.status_code == 200, sent.response.text
+    if ack_text(sent):
+        assert sent.response.headers.get("content-type", "").startswith("application/json")
+        assert json.loads(sent.response.text)["response_type"] == "ephemeral"
+        return ack_text(sent)
+    reply = await medialink.reply(sent)
+    assert reply.ephemeral
+    return reply.all_text()
+
+
 def _all_texts(value: object) -> list[str]:
     if isinstance(value, dict):
         found = [value["text"]] if isinstance(value.get("text"), str) else []

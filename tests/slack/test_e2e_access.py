@@ -28,6 +28,7 @@ from tests.slack.conftest import (
     ack_text,
     generate_bodies,
     link_buttons,
+    private_answer,
     wix_url,
 )
 
@@ -58,8 +59,7 @@ async def refusals(medialink: MediaLink, count: int = 1) -> list[AuditEvent]:
 
 async def refused_command(medialink: MediaLink, text: str, **kwargs: Any) -> str:
     sent = await medialink.command(text, **kwargs)
-    assert sent.response.status_code == 200
-    return ack_text(sent)
+    return await private_answer(medialink, sent)
 
 
 async def linked(medialink: MediaLink, text: str, **kwargs: Any) -> Message:

@@ -121,10 +121,10 @@ async def test_slash_command_and_button_click_over_socket_mode(
     assert set(updated.button_urls()) <= issued_urls(fake_wix)
 
 
-async def test_help_over_socket_mode_comes_back_in_the_ack(
+async def test_usage_over_socket_mode_comes_back_in_the_ack(
     socket_app: SocketApp, fake_slack: FakeSlack, fake_wix: FakeWix
 ) -> None:
-    envelope_id, url = await socket_app.command("help")
+    envelope_id, url = await socket_app.command("")
     acked = await fake_slack.wait_for_ack(envelope_id)
     assert acked.ack is not None
     shown = str(acked.ack.get("text", "")) + str(acked.ack.get("blocks", ""))

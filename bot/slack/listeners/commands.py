@@ -1,8 +1,12 @@
-"""``/medialink``: acknowledge at once, then make the links and answer through response_url.
+"""``/medialink``: acknowledge at once, then read the text, make the links and answer
+through the response_url.
 
-Everything before the ack is pure and quick (reading the text); Wix is called only
-after it, so Slack's 3-second deadline holds however slow Wix is. Usage, option
-problems and "no Wix reference" go back in the ack itself, with no Wix call.
+Nothing but the signature, the access check and the empty-text case happens before the
+ack: in a burst every ack waits for the work before all the others' acks, so reading
+options and references (and rendering a notice) waits until the acks are out. Wix is
+called only after the ack, so Slack's 3-second deadline holds however slow Wix is.
+Usage for an empty command goes back in the ack itself; option problems and "no Wix
+reference" come a moment later, privately, through the response_url.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
+from bot.audit.events import Requester
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
+    SlackDeps,
     ack_with,
     checked_options,
     fresh_link_reply,
@@ -29,6 +35,7 @@ from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_prob
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
 from bot.slack.render import render_notice
+from bot.slack.render.block_kit import Message
 from bot.slack.surfaces import COMMAND
 from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
@@ -44,14 +51,32 @@ async def medialink_command(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    if wants_history(str(command.get("text") or "")):
+    text = str(command.get("text") or "")
+    if wants_history(text):
         await history_command(ack, command, respond, client, context)
         return
-    deps = deps_of(context)
-    request = parse_command_text(str(command.get("text") or ""))
-    if request.wants_help:
+    if not text.strip():
         await ack_with(ack, render_notice(USAGE))
         return
+    await ack()
+
+    deps = deps_of(context)
+    messages = await _reply_to(deps, text, requester_of(context, Entry.COMMAND))
+    await deliver_ephemeral(
+        messages,
+        respond=respond,
+        client=client,
+        channel_id=command.get("channel_id"),
+        user_id=user_id_of(command),
+    )
+
+
+async def _reply_to(deps: SlackDeps, text: str, requester: Requester) -> list[Message]:
+    """The reply to a command's text: usage, what is wrong with the options, "no Wix
+    reference", or the links."""
+    request = parse_command_text(text)
+    if request.wants_help:
+        return [render_notice(USAGE)]
     problems = list(request.problems)
     options = request.options
     if not problems:
@@ -60,24 +85,12 @@ async def medialink_command(
         except LinkOptionsError as error:
             problems.append(describe_error(error))
     if problems:
-        await ack_with(ack, render_notice(option_problems(problems)))
-        return
+        return [render_notice(option_problems(problems))]
     found = parse_media_refs(request.text, max_refs=deps.max_refs)
     if not found.refs:
-        await ack_with(ack, render_notice(f"{NO_REFERENCES}\n\n{USAGE}", rejected=found.rejected))
-        return
-    await ack()
-
-    requester = requester_of(context, Entry.COMMAND)
-    messages = await fresh_link_reply(
+        return [render_notice(f"{NO_REFERENCES}\n\n{USAGE}", rejected=found.rejected)]
+    return await fresh_link_reply(
         deps, requester=requester, refs=found.refs, options=options, rejected=found.rejected
-    )
-    await deliver_ephemeral(
-        messages,
-        respond=respond,
-        client=client,
-        channel_id=command.get("channel_id"),
-        user_id=user_id_of(command),
     )
 
 
