@@ -14,7 +14,8 @@ once, through the dispatcher like every request; the rest happens after the ack:
 
 ``complete`` and ``fail`` call ``functions.completeSuccess`` / ``completeError`` with
 the request's client, which Bolt gives the step's own token (the event's
-``bot_access_token``) when the event has one, and the bot token otherwise.
+``bot_access_token``) when the event has one, and the bot token otherwise (whether Slack
+always sends one is UNCONFIRMED; both tokens end a step).
 """
 
 from __future__ import annotations
