@@ -20,6 +20,7 @@ from bot.policy import AccessGate, Directory, build_policy
 from bot.services import Services
 from bot.slack.access import AccessControl
 from bot.slack.listeners import SlackDeps, actions, commands, history, home, shortcuts, views
+from bot.slack.listeners import workflow as workflow_steps
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
 from bot.slack.web_api import build_web_client
@@ -56,6 +57,8 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         process_before_response=True,
     )
     policy = build_policy(settings)
+    # One gate (and one directory cache) for the access middleware and the workflow step.
+    gate = AccessGate(policy, Directory(client))
     audit = services.audit
     deps = SlackDeps(
         links=services.links,
@@ -65,10 +68,11 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         policy=policy,
         audit=audit,
         metrics=dispatcher.metrics,
+        gate=gate,
     )
     dispatcher.metrics.watch(services.links, audit)
     app.use(RequestContext(dispatcher, deps))
-    app.use(AccessControl(AccessGate(policy, Directory(client)), dispatcher, audit))
+    app.use(AccessControl(gate, dispatcher, audit))
 
     async def report_error(
         error: Exception, body: dict[str, Any], request: AsyncBoltRequest
@@ -78,6 +82,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     app.error(report_error)
     for group in (commands, shortcuts, actions, views, history, home):
         group.register(app, dispatcher)
+    workflow_steps.register(app, dispatcher)
     return app
 
 

@@ -264,10 +264,20 @@ class Dispatcher:
 
     # -- listeners ---------------------------------------------------------------------
 
-    def listen(self, route: Callable[[Listener], object], listener: Listener) -> None:
+    def listen(
+        self,
+        route: Callable[[Listener], object],
+        listener: Listener,
+        *,
+        turned_away: Callable[..., Coroutine[Any, Any, None]] | None = None,
+    ) -> None:
         """Register ``listener`` on a Bolt route (``app.command(…)``, ``app.action(…)``…),
-        wrapped so Bolt answers Slack as soon as it acks."""
-        route(self._answer_at_ack(listener))
+        wrapped so Bolt answers Slack as soon as it acks.
+
+        ``turned_away``, given the listener's arguments, tells a request turned away as
+        busy when the ack alone cannot (a workflow step must be failed); it must not raise.
+        """
+        route(self._answer_at_ack(listener, turned_away))
 
     def new_ack(self, request: AsyncBoltRequest, on_acked: Callable[[], None]) -> ListenerAck:
         """The ``ack()`` a listener gets (installed by the request middleware)."""
@@ -284,7 +294,11 @@ class Dispatcher:
             entry=entry,
         )
 
-    def _answer_at_ack(self, listener: Listener) -> Listener:
+    def _answer_at_ack(
+        self,
+        listener: Listener,
+        turned_away: Callable[..., Coroutine[Any, Any, None]] | None = None,
+    ) -> Listener:
         @functools.wraps(listener)
         async def run_until_acked(**kwargs: Any) -> Any:
             ack = kwargs.get("ack")
@@ -300,6 +314,8 @@ class Dispatcher:
                     arrival.outcome = RequestOutcome.BUSY
                 self.metrics.refused(BUSY_REASON)
                 await ack(text=self.busy_text)
+                if turned_away is not None:
+                    self.after_ack(turned_away(**kwargs))
                 return None
             work = ack.work = asyncio.create_task(self._run_to_the_end(listener, kwargs, ack))
             self._running.add(work)

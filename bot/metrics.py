@@ -42,6 +42,7 @@ class EntryPoint(StrEnum):
     HISTORY = "history"
     EVENT = "event"  # the App Home and any other event
     CLI = "cli"
+    WORKFLOW = "workflow"  # the Workflow Builder step (function_executed)
     UNKNOWN = "unknown"  # not verified, or not a payload MediaLink knows
 
 
@@ -107,6 +108,9 @@ def entry_of_body(body: Mapping[str, Any]) -> EntryPoint:
     if kind in {"view_submission", "view_closed"}:
         return EntryPoint.FORM
     if kind == "event_callback":
+        event = body.get("event")
+        if isinstance(event, dict) and event.get("type") == "function_executed":
+            return EntryPoint.WORKFLOW
         return EntryPoint.EVENT
     return EntryPoint.UNKNOWN
 

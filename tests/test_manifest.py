@@ -20,7 +20,15 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from bot.server import EVENTS_PATH
-from bot.slack.surfaces import APP_HOME_OPENED, COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
+from bot.slack.listeners import workflow
+from bot.slack.surfaces import (
+    APP_HOME_OPENED,
+    COMMAND,
+    FUNCTION_EXECUTED,
+    GLOBAL_SHORTCUT,
+    MESSAGE_SHORTCUT,
+    WORKFLOW_STEP,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
@@ -130,7 +138,7 @@ def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"]
     events = manifest["settings"]["event_subscriptions"]
-    assert events["bot_events"] == [APP_HOME_OPENED]
+    assert APP_HOME_OPENED in events["bot_events"]
     assert events["request_url"] == "https://medialink.example.com" + EVENTS_PATH
 
 
@@ -141,3 +149,27 @@ def test_schema_is_not_copied_into_the_project() -> None:
         subfolders[:] = [name for name in subfolders if name not in skip]
         copies += [Path(folder, name) for name in files if name.startswith("manifest.schema")]
     assert copies == []
+
+
+def test_the_workflow_step_matches_its_listener(manifest: dict[str, Any]) -> None:
+    """The step's definition names exactly the inputs and outputs the listener reads and
+    gives, and has what a step needs: an org-ready app and the function_executed event."""
+    step = manifest["functions"][WORKFLOW_STEP]
+    assert step["title"] == "Make Wix download links"
+    inputs = step["input_parameters"]
+    assert set(inputs) == {
+        workflow.INPUT_TEXT,
+        workflow.INPUT_USER,
+        workflow.INPUT_EXPIRES,
+        workflow.INPUT_RENDITIONS,
+    }
+    assert inputs[workflow.INPUT_USER]["type"] == "slack#/types/user_id"
+    required = {name for name, param in inputs.items() if param.get("is_required")}
+    assert required == {workflow.INPUT_TEXT, workflow.INPUT_USER}
+    outputs = step["output_parameters"]
+    assert set(outputs) == {workflow.OUTPUT_LINKS, workflow.OUTPUT_URLS, workflow.OUTPUT_EXPIRES_AT}
+    assert outputs[workflow.OUTPUT_EXPIRES_AT]["type"] == "slack#/types/timestamp"
+    assert all(param["name"] == name for name, param in {**inputs, **outputs}.items())
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is True
+    assert FUNCTION_EXECUTED in settings["event_subscriptions"]["bot_events"]

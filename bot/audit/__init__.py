@@ -22,6 +22,7 @@ class Entry(StrEnum):
     GLOBAL_SHORTCUT = "global_shortcut"  # the form's submission
     HISTORY = "history"
     CLI = "cli"
+    WORKFLOW = "workflow"  # the Workflow Builder step
 
     @staticmethod
     def button(name: str) -> str:

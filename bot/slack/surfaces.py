@@ -13,6 +13,9 @@ COMMAND: Final = "/medialink"
 MESSAGE_SHORTCUT: Final = "medialink_message"
 GLOBAL_SHORTCUT: Final = "medialink_global"
 APP_HOME_OPENED: Final = "app_home_opened"
+# The Workflow Builder step: its callback ID (manifest.yaml's functions) and its event.
+WORKFLOW_STEP: Final = "make_wix_download_links"
+FUNCTION_EXECUTED: Final = "function_executed"
 
 
 def button_entry(action_id: str) -> str:

@@ -17,6 +17,12 @@ HTTP exactly as it would talk to slack.com):
   clicked button, ``in_channel`` posts).
 - ``GET /socket``: a Socket Mode WebSocket. It sends ``hello``, then the envelopes
   a test queues, and records the acks by ``envelope_id``.
+- ``functions.completeSuccess`` / ``functions.completeError``: the end of a workflow
+  step (docs/slack.md, Workflow steps). A test opens an execution with
+  ``new_function_execution``; the fake accepts the execution's own token (the event's
+  ``bot_access_token``) or the bot token, checks ``function_execution_id``, that the
+  execution is still running, and that ``outputs`` is an object matching the declared
+  output parameters, and records how the execution ended.
 
 Where Slack's behaviour is not documented (docs/slack.md, Unconfirmed: the status of an
 expired or over-used response_url), the fake picks a plausible answer and says so.
@@ -94,6 +100,9 @@ _METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroups:read",),
 }
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# Ending a workflow step: answered with the execution's own token or the bot token.
+_FUNCTION_METHODS = frozenset({"functions.completeSuccess", "functions.completeError"})
+WORKFLOW_TOKEN_PREFIX = "xwfp-"
 
 Json = dict[str, Any]
 
@@ -729,6 +738,21 @@ class SocketEnvelope:
 
 
 @dataclass
+class FunctionExecution:
+    """One run of a workflow step (``function_executed``) and how the app ended it."""
+
+    id: str  # function_execution_id
+    callback_id: str
+    token: str  # the event's bot_access_token
+    # Declared output parameters (name -> {"type", "is_required"}), checked on success.
+    outputs_schema: Mapping[str, Json] = field(default_factory=dict)
+    state: Literal["running", "completed", "failed"] = "running"
+    outputs: Json | None = None
+    error: str | None = None
+    ended_by: str | None = None  # the token that ended it
+
+
+@dataclass
 class _Injected:
     error: str
     status: int
@@ -781,6 +805,7 @@ class FakeSlack:
         self._messages: dict[str, Message] = {}
         self._views: dict[str, Json] = {}
         self._published: list[tuple[str, Json]] = []  # views.publish: (user, view), in order
+        self._executions: dict[str, FunctionExecution] = {}  # workflow steps, by ID
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._tickets: set[str] = set()
@@ -973,6 +998,36 @@ class FakeSlack:
             self._injected.setdefault(method, []).append(
                 _Injected(error, status, retry_after, times, dict(extra))
             )
+
+    def new_function_execution(
+        self, callback_id: str, *, outputs_schema: Mapping[str, Json] | None = None
+    ) -> FunctionExecution:
+        """A running workflow step, with its own token, as Slack starts one before it
+        sends ``function_executed`` (``function_executed_event`` builds the body)."""
+        execution = FunctionExecution(
+            id=self.new_id("Fx"),
+            callback_id=callback_id,
+            token=f"{WORKFLOW_TOKEN_PREFIX}{uuid.uuid4().hex}",
+            outputs_schema=dict(outputs_schema or {}),
+        )
+        with self._lock:
+            self._executions[execution.id] = execution
+        return execution
+
+    def function_execution(self, execution_id: str) -> FunctionExecution:
+        with self._lock:
+            return self._executions[execution_id]
+
+    async def wait_for_function_end(
+        self, execution_id: str, *, within: float = 5.0
+    ) -> FunctionExecution:
+        """Wait until the app has completed or failed the step; returns it."""
+        await self.wait_until(
+            lambda: self.function_execution(execution_id).state != "running",
+            within=within,
+            what=f"the end of function execution {execution_id}",
+        )
+        return self.function_execution(execution_id)
 
     # -- observations
 
@@ -1176,6 +1231,11 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token in self.revoked_tokens:
             return 200, {"ok": False, "error": "token_revoked"}, {}
+        if method in _FUNCTION_METHODS:
+            injected = self._take_injected(method)
+            if injected is not None:
+                return injected.status, {"ok": False, "error": injected.error}, {}
+            return 200, self._end_function(method, args, token), {}
         if token not in (self.bot_token, self.app_token):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         wants_app_token = method in _APP_TOKEN_METHODS
@@ -1376,6 +1436,45 @@ class FakeSlack:
         with self._lock:
             self._tickets.add(ticket)
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={ticket}"}
+
+    def _end_function(self, method: str, args: Json, token: str) -> Json:
+        """functions.completeSuccess / completeError (docs/slack.md, Workflow steps)."""
+        execution_id = args.get("function_execution_id")
+        if not isinstance(execution_id, str) or not execution_id:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            execution = self._executions.get(execution_id)
+            if execution is None:
+                return {"ok": False, "error": "function_execution_not_found"}
+            # The fake's choice: a step's token ends only its own execution.
+            if token not in (self.bot_token, execution.token):
+                return {"ok": False, "error": "invalid_auth"}
+            if execution.state != "running":
+                return {"ok": False, "error": "execution_not_in_running_state"}
+            if method == "functions.completeError":
+                error = args.get("error")
+                if not isinstance(error, str) or not error.strip():
+                    return {"ok": False, "error": "invalid_arguments"}
+                execution.state, execution.error = "failed", error
+            else:
+                outputs = args.get("outputs")
+                if isinstance(outputs, str):  # form-encoded: the object as JSON text
+                    try:
+                        outputs = json.loads(outputs)
+                    except ValueError:
+                        return {"ok": False, "error": "invalid_arguments"}
+                if not isinstance(outputs, dict):
+                    return {"ok": False, "error": "invalid_arguments"}
+                problems = _output_problems(outputs, execution.outputs_schema)
+                if problems:
+                    return {
+                        "ok": False,
+                        "error": "parameter_validation_failed",
+                        "errors": problems,
+                    }
+                execution.state, execution.outputs = "completed", outputs
+            execution.ended_by = token
+        return {"ok": True}
 
     def _add_message(
         self, *, channel: str, ephemeral: bool, user: str | None, body: Json, source: str
@@ -1618,6 +1717,78 @@ def app_home_opened_event(
         },
         "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(now),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def _output_problems(outputs: Json, schema: Mapping[str, Json]) -> list[str]:
+    """What Slack would refuse in a step's outputs: a required output missing, an
+    undeclared one, or a value of the wrong type (docs/slack.md, Workflow steps)."""
+    if not schema:
+        return []
+    problems = [f"{name}: not declared" for name in outputs if name not in schema]
+    for name, declared in schema.items():
+        if name not in outputs:
+            if declared.get("is_required"):
+                problems.append(f"{name}: required")
+            continue
+        value, kind = outputs[name], declared.get("type")
+        if kind == "string" and not isinstance(value, str):
+            problems.append(f"{name}: must be a string")
+        elif kind == "slack#/types/timestamp" and (
+            not isinstance(value, int | float) or isinstance(value, bool)
+        ):
+            problems.append(f"{name}: must be a Unix time in seconds")
+        elif kind == "array" and not isinstance(value, list):
+            problems.append(f"{name}: must be an array")
+    return problems
+
+
+def function_executed_event(
+    execution: FunctionExecution,
+    inputs: Json,
+    *,
+    function: Json | None = None,
+    team_id: str = TEAM_ID,
+    with_token: bool = True,
+) -> Json:
+    """An Events API body for ``function_executed`` (docs/slack.md, Workflow steps): a
+    workflow reached the app's step. ``function`` is the step's definition as Slack
+    echoes it (parameters as lists); ``with_token=False`` leaves out ``bot_access_token``."""
+    now = time.time()
+    event: Json = {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0MEDIALNK",
+            "callback_id": execution.callback_id,
+            "type": "app",
+            "app_id": APP_ID,
+            **(function or {}),
+        },
+        "inputs": inputs,
+        "function_execution_id": execution.id,
+        "workflow_execution_id": f"Wx{uuid.uuid4().hex[:10].upper()}",
+        "event_ts": f"{now:.6f}",
+    }
+    if with_token:
+        event["bot_access_token"] = execution.token
+    return {
+        "token": "XXYYZZ",
+        "team_id": team_id,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(now),
         "authorizations": [
             {

@@ -330,3 +330,60 @@ async def test_socket_mode_hello_envelope_and_ack(slack: FakeSlack) -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError):
             await session.ws_connect(opened["url"])  # a ticket is good for one connection
+
+
+async def test_a_workflow_step_is_ended_once_with_its_own_token_and_object_outputs(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    schema = {"urls": {"type": "string", "is_required": True}}
+    execution = slack.new_function_execution("step", outputs_schema=schema)
+    own = AsyncWebClient(token=execution.token, base_url=slack.api_url)
+    other = slack.new_function_execution("step")
+
+    async def error_of(call: Any) -> str:
+        with pytest.raises(SlackApiError) as refused:
+            await call
+        return str(refused.value.response["error"])
+
+    foreign = AsyncWebClient(token=other.token, base_url=slack.api_url)
+    refusals = [
+        await error_of(
+            foreign.functions_completeSuccess(function_execution_id=execution.id, outputs={})
+        ),
+        await error_of(
+            own.functions_completeSuccess(function_execution_id="Fx0NOSUCH", outputs={})
+        ),
+        await error_of(
+            own.api_call(
+                "functions.completeSuccess",
+                params={"function_execution_id": execution.id, "outputs": "[1]"},
+            )
+        ),
+        await error_of(
+            own.functions_completeSuccess(function_execution_id=execution.id, outputs={"urls": 3})
+        ),
+        await error_of(own.functions_completeError(function_execution_id=execution.id, error=" ")),
+    ]
+    assert refusals == [
+        "invalid_auth",
+        "function_execution_not_found",
+        "invalid_arguments",
+        "parameter_validation_failed",
+        "invalid_arguments",
+    ]
+    assert slack.function_execution(execution.id).state == "running"
+
+    await own.functions_completeSuccess(function_execution_id=execution.id, outputs={"urls": "u"})
+    ended = slack.function_execution(execution.id)
+    assert (ended.state, ended.outputs, ended.ended_by) == (
+        "completed",
+        {"urls": "u"},
+        execution.token,
+    )
+    again = client.functions_completeError(function_execution_id=execution.id, error="late")
+    assert await error_of(again) == "execution_not_in_running_state"
+    await client.functions_completeError(function_execution_id=other.id, error="no links")
+    assert (slack.function_execution(other.id).state, slack.function_execution(other.id).error) == (
+        "failed",
+        "no links",
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -23,7 +24,7 @@ from bot.audit.events import Requester, link_events, refusal_event
 from bot.durations import whole_minutes
 from bot.logs import request_id_var
 from bot.metrics import BUSY, QUOTA, Metrics
-from bot.policy import AccessPolicy
+from bot.policy import AccessGate, AccessPolicy
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
 from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
@@ -49,6 +50,11 @@ class SlackDeps:
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     # The app's metrics (links issued, quota and busy refusals); None counts nothing.
     metrics: Metrics | None = None
+    # The policy with the Slack directory, for entries whose person is not the payload's
+    # user (the workflow step acts for a person named in its inputs); None refuses them.
+    gate: AccessGate | None = None
+    # Workflow step executions already taken on (bounded in bot.slack.listeners.workflow).
+    recent_steps: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     @property
     def max_expiry(self) -> timedelta:
