@@ -20,7 +20,13 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from bot.server import EVENTS_PATH
-from bot.slack.surfaces import APP_HOME_OPENED, COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
+from bot.slack.surfaces import (
+    APP_HOME_OPENED,
+    COMMAND,
+    GLOBAL_SHORTCUT,
+    LINK_SHARED,
+    MESSAGE_SHORTCUT,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
@@ -107,8 +113,16 @@ def test_both_shortcuts(manifest: dict[str, Any]) -> None:
 def test_only_the_scopes_needed(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]
     # commands: the command and shortcuts; chat:write: DMs and the postEphemeral fallback;
-    # users:read and usergroups:read: the access policy (guests, other orgs, user groups).
-    assert sorted(scopes["bot"]) == ["chat:write", "commands", "usergroups:read", "users:read"]
+    # users:read and usergroups:read: the access policy (guests, other orgs, user groups);
+    # links:read and links:write: link unfurls (link_shared, chat.unfurl).
+    assert sorted(scopes["bot"]) == [
+        "chat:write",
+        "commands",
+        "links:read",
+        "links:write",
+        "usergroups:read",
+        "users:read",
+    ]
     assert not scopes.get("user")
 
 
@@ -130,7 +144,7 @@ def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"]
     events = manifest["settings"]["event_subscriptions"]
-    assert events["bot_events"] == [APP_HOME_OPENED]
+    assert APP_HOME_OPENED in events["bot_events"]
     assert events["request_url"] == "https://medialink.example.com" + EVENTS_PATH
 
 
@@ -141,3 +155,24 @@ def test_schema_is_not_copied_into_the_project() -> None:
         subfolders[:] = [name for name in subfolders if name not in skip]
         copies += [Path(folder, name) for name in files if name.startswith("manifest.schema")]
     assert copies == []
+
+
+def test_unfurl_domains_cover_the_wix_media_hosts(manifest: dict[str, Any]) -> None:
+    """Every Wix media host the parser reads (bot/wix/refs.py) is on an unfurl domain or
+    under one (Slack matches subdomains), and link_shared is subscribed."""
+    domains = manifest["features"]["unfurl_domains"]
+    assert len(domains) <= 5
+    hosts = [
+        "static.wixstatic.com",
+        "video.wixstatic.com",
+        "music.wixstatic.com",
+        "docs.wixstatic.com",
+        "download-files.wixmp.com",
+        "5f6a7b12-3456-4789-8abc-def012345678.usrfiles.com",
+        "5f6a7b12-3456-4789-8abc-def012345678.filesusr.com",
+        "files.wix.com",
+    ]
+    for host in hosts:
+        assert any(host == d or host.endswith("." + d) for d in domains), host
+    assert "wix.com" not in domains  # every Wix site page would come to MediaLink
+    assert LINK_SHARED in manifest["settings"]["event_subscriptions"]["bot_events"]

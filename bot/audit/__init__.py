@@ -22,6 +22,8 @@ class Entry(StrEnum):
     GLOBAL_SHORTCUT = "global_shortcut"  # the form's submission
     HISTORY = "history"
     CLI = "cli"
+    # "Get a download link" under an unfurled Wix URL: a button, so labelled as one.
+    UNFURL_BUTTON = "button:unfurl"
 
     @staticmethod
     def button(name: str) -> str:

@@ -13,6 +13,9 @@ COMMAND: Final = "/medialink"
 MESSAGE_SHORTCUT: Final = "medialink_message"
 GLOBAL_SHORTCUT: Final = "medialink_global"
 APP_HOME_OPENED: Final = "app_home_opened"
+LINK_SHARED: Final = "link_shared"
+# The "Get a download link" button under an unfurl; its audit entry is Entry.UNFURL_BUTTON.
+UNFURL_ACTION: Final = "medialink_unfurl"
 
 
 def button_entry(action_id: str) -> str:
