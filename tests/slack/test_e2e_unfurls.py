@@ -258,7 +258,7 @@ async def test_a_private_file_is_unfurled_without_its_name_by_default(
     unfurl_button(made.blocks(wix_url(file_id)))  # the button is still there
 
 
-EVERYONE = {
+EVERYONE: dict[str, Any] = {
     "medialink_unfurl": True,
     "medialink_private_files": "everyone",
     "medialink_allow_guests": True,
