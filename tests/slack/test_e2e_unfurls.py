@@ -449,3 +449,22 @@ async def test_nothing_wix_knows_means_no_unfurl(
     await medialink.settle()
     assert fake_slack.calls_to("chat.unfurl") == []
     assert len(fake_wix.requests_to(GET_FILES)) == 1
+
+
+async def test_unfurls_count_against_the_posters_quota(
+    make_medialink: MakeMediaLink, fake_slack: FakeSlack, fake_wix: FakeWix
+) -> None:
+    medialink = await make_medialink(
+        medialink_unfurl=True, medialink_max_refs=1, medialink_user_files_per_minute=1
+    )
+    first, second = fake_wix.add_file(), fake_wix.add_file()
+    await unfurled(medialink, [wix_url(first)], user=USER_ID)
+    # The poster's one file a minute is spent: no Wix call, no unfurl.
+    await share(medialink, [wix_url(second)], user=USER_ID)
+    await medialink.settle()
+    assert len(fake_slack.calls_to("chat.unfurl")) == 1
+    assert len(fake_wix.requests_to(GET_FILES)) == 1
+    # Someone else's post is theirs to count.
+    await share(medialink, [wix_url(second)], user=OTHER_USER_ID)
+    await medialink.settle()
+    assert len(fake_slack.calls_to("chat.unfurl")) == 2
