@@ -21,6 +21,7 @@ from bot.services import Services
 from bot.slack.access import AccessControl
 from bot.slack.listeners import SlackDeps, actions, commands, history, home, shortcuts, views
 from bot.slack.listeners import workflow as workflow_steps
+from bot.slack.listeners.unfurls import register as register_unfurls
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
 from bot.slack.web_api import build_web_client
@@ -83,6 +84,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     for group in (commands, shortcuts, actions, views, history, home):
         group.register(app, dispatcher)
     workflow_steps.register(app, dispatcher)
+    register_unfurls(app, dispatcher, unfurl=settings.medialink_unfurl)
     return app
 
 

@@ -203,6 +203,8 @@ class Settings(BaseSettings):
     medialink_private_files: Annotated[PrivateFilesRule, BeforeValidator(_lower)] = "admins"
     medialink_redirect_hosts: IdList = frozenset()
     medialink_zip_enabled: Annotated[ZipAccess, BeforeValidator(_zip_access)] = "false"
+    # Unfurl posted Wix media URLs (name, type, size, a button); off: no Wix call for them.
+    medialink_unfurl: bool = False
 
     # Audit trail: where every link and refusal is recorded, and for how long.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
@@ -444,6 +446,7 @@ _HINTS = {
     "medialink_private_files": "use everyone, admins or nobody",
     "medialink_redirect_hosts": "use comma-separated host names such as example.com",
     "medialink_zip_enabled": "use false, admins or everyone",
+    "medialink_unfurl": "use true or false",
     "database_url": DATABASE_URL_HELP,
     "medialink_audit_retention": f"use {RETENTION_HELP}",
     "wix_rate_limit": f"use a whole number from 1 to {WIX_RATE_LIMIT_MAX} (Wix's own limit)",

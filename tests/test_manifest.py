@@ -26,6 +26,7 @@ from bot.slack.surfaces import (
     COMMAND,
     FUNCTION_EXECUTED,
     GLOBAL_SHORTCUT,
+    LINK_SHARED,
     MESSAGE_SHORTCUT,
     WORKFLOW_STEP,
 )
@@ -115,8 +116,16 @@ def test_both_shortcuts(manifest: dict[str, Any]) -> None:
 def test_only_the_scopes_needed(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]
     # commands: the command and shortcuts; chat:write: DMs and the postEphemeral fallback;
-    # users:read and usergroups:read: the access policy (guests, other orgs, user groups).
-    assert sorted(scopes["bot"]) == ["chat:write", "commands", "usergroups:read", "users:read"]
+    # users:read and usergroups:read: the access policy (guests, other orgs, user groups);
+    # links:read and links:write: link unfurls (link_shared, chat.unfurl).
+    assert sorted(scopes["bot"]) == [
+        "chat:write",
+        "commands",
+        "links:read",
+        "links:write",
+        "usergroups:read",
+        "users:read",
+    ]
     assert not scopes.get("user")
 
 
@@ -173,3 +182,24 @@ def test_the_workflow_step_matches_its_listener(manifest: dict[str, Any]) -> Non
     settings = manifest["settings"]
     assert settings["org_deploy_enabled"] is True
     assert FUNCTION_EXECUTED in settings["event_subscriptions"]["bot_events"]
+
+
+def test_unfurl_domains_cover_the_wix_media_hosts(manifest: dict[str, Any]) -> None:
+    """Every Wix media host the parser reads (bot/wix/refs.py) is on an unfurl domain or
+    under one (Slack matches subdomains), and link_shared is subscribed."""
+    domains = manifest["features"]["unfurl_domains"]
+    assert len(domains) <= 5
+    hosts = [
+        "static.wixstatic.com",
+        "video.wixstatic.com",
+        "music.wixstatic.com",
+        "docs.wixstatic.com",
+        "download-files.wixmp.com",
+        "5f6a7b12-3456-4789-8abc-def012345678.usrfiles.com",
+        "5f6a7b12-3456-4789-8abc-def012345678.filesusr.com",
+        "files.wix.com",
+    ]
+    for host in hosts:
+        assert any(host == d or host.endswith("." + d) for d in domains), host
+    assert "wix.com" not in domains  # every Wix site page would come to MediaLink
+    assert LINK_SHARED in manifest["settings"]["event_subscriptions"]["bot_events"]

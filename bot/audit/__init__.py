@@ -23,6 +23,8 @@ class Entry(StrEnum):
     HISTORY = "history"
     CLI = "cli"
     WORKFLOW = "workflow"  # the Workflow Builder step
+    # "Get a download link" under an unfurled Wix URL: a button, so labelled as one.
+    UNFURL_BUTTON = "button:unfurl"
 
     @staticmethod
     def button(name: str) -> str:

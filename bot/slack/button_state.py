@@ -306,6 +306,22 @@ def _read_file(entry: object) -> FileState:
     )
 
 
+def read_file_ref(value: object) -> MediaRef:
+    """A button whose value is one bare file ID (the unfurl's): re-checked like typed input.
+
+    Raises StateError with a sentence for the person.
+    """
+    if not isinstance(value, str) or not _FILE_ID.fullmatch(value) or value in {".", ".."}:
+        raise StateError(STALE_BUTTONS)
+    # The same reading as a file of a reply's state (``_read_file``).
+    parsed = parse_media_ref(value)
+    if isinstance(parsed, RejectedToken):
+        raise StateError(STALE_BUTTONS)
+    if isinstance(parsed, MediaRef) and parsed.file_id == value:
+        return parsed
+    return MediaRef(file_id=value, media_type=MediaType.UNKNOWN, filename=None, source=value)
+
+
 def _read_keys(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > MAX_RENDITIONS:
         raise ValueError("asset keys")

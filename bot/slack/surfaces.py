@@ -17,6 +17,10 @@ APP_HOME_OPENED: Final = "app_home_opened"
 WORKFLOW_STEP: Final = "make_wix_download_links"
 FUNCTION_EXECUTED: Final = "function_executed"
 
+LINK_SHARED: Final = "link_shared"
+# The "Get a download link" button under an unfurl; its audit entry is Entry.UNFURL_BUTTON.
+UNFURL_ACTION: Final = "medialink_unfurl"
+
 
 def button_entry(action_id: str) -> str:
     """The audit trail's name for a click on one of MediaLink's buttons: ``button:regenerate``."""

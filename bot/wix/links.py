@@ -300,6 +300,45 @@ class LinkService:
             url = await self.client.generate_files_download_url([fid for fid, _ in public])
         return ZipLink(url=url, files=public)
 
+    async def file_facts(
+        self,
+        file_ids: Sequence[str],
+        *,
+        requester: str | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, FileFacts]:
+        """What Wix's descriptors say about each file, by file ID; no link is made.
+
+        One bulk call for up to 100 files, under the same quota, cap and fair turn as
+        ``generate``. Wix fails the whole call when one ID is unknown; then each file
+        is asked for alone, so the files that exist are still described (at most
+        ``len(file_ids)`` more calls: callers keep the list short). A file Wix does not
+        know is left out.
+
+        Raises ``ValueError`` for more than 100 files, ``FileQuotaError`` or
+        ``WixBusyError`` before any Wix call, and the Wix client's other errors.
+        """
+        unique = list(dict.fromkeys(file_ids))
+        if len(unique) > MAX_GET_FILES_IDS:
+            raise ValueError(f"at most {MAX_GET_FILES_IDS} files at a time")
+        if not unique:
+            return {}
+        async with self._taking_on(requester, len(unique), deadline):
+            try:
+                descriptors = await self.client.get_file_descriptors(unique)
+            except NotFoundError:
+                if len(unique) == 1:
+                    return {}
+                alone = await asyncio.gather(*(self._one_file_facts(fid) for fid in unique))
+                return {
+                    file_id: facts
+                    for outcome in alone
+                    if not isinstance(outcome, NotFoundError)
+                    for file_id, facts in outcome.items()
+                }
+        wanted = set(unique)
+        return {d.id: facts_from_descriptor(d) for d in descriptors if d.id in wanted}
+
     @contextlib.asynccontextmanager
     async def _taking_on(
         self, requester: str | None, files: int, deadline: float | None

@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -98,6 +98,7 @@ _METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     ),
     "users.info": ("users:read",),
     "usergroups.users.list": ("usergroups:read",),
+    "chat.unfurl": ("links:write",),
 }
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # Ending a workflow step: answered with the execution's own token or the bot token.
@@ -726,6 +727,20 @@ class ResponseUrl:
     posts: list[ResponsePost] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Unfurl:
+    """One accepted ``chat.unfurl``: its target and the blocks per URL."""
+
+    channel: str | None
+    ts: str | None
+    unfurl_id: str | None
+    source: str | None
+    unfurls: dict[str, Json]
+
+    def blocks(self, url: str) -> list[Json]:
+        return list(self.unfurls[url]["blocks"])
+
+
 @dataclass
 class SocketEnvelope:
     envelope_id: str
@@ -806,6 +821,11 @@ class FakeSlack:
         self._views: dict[str, Json] = {}
         self._published: list[tuple[str, Json]] = []  # views.publish: (user, view), in order
         self._executions: dict[str, FunctionExecution] = {}  # workflow steps, by ID
+
+        # link_shared events sent (link_shared_event): target → the URLs it may unfurl.
+        self._shared_links: dict[tuple[str, str], set[str]] = {}
+        self._unfurl_ids: dict[str, tuple[str, str]] = {}  # unfurl_id → its target
+        self._unfurls: list[Unfurl] = []
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._tickets: set[str] = set()
@@ -1431,6 +1451,137 @@ class FakeSlack:
             self._published.append((user, published))
         return {"ok": True, "view": published}
 
+    def link_shared_event(
+        self,
+        urls: Sequence[str],
+        *,
+        user: str,
+        channel: str,
+        composer: bool = False,
+        ext_shared: bool = False,
+        team_id: str | None = None,
+    ) -> Json:
+        """An Events API body for ``link_shared`` (docs/slack.md, Link unfurls), as Slack
+        sends it for a posted message (``channel`` + ``message_ts``) or a message still in
+        the composer (``channel_id: COMPOSER``, ``unfurl_id``); ``chat.unfurl`` then
+        accepts exactly these URLs for that target."""
+        team = team_id or self.team_id
+        now = time.time()
+        links = [{"domain": urlsplit(url).hostname or "", "url": url} for url in urls]
+        event: Json = {"type": "link_shared", "user": user, "links": links}
+        if composer:
+            unfurl_id = f"{user}-{uuid.uuid4()}"
+            event |= {
+                "channel_id": "COMPOSER",
+                "message_ts": unfurl_id,
+                "unfurl_id": unfurl_id,
+                "source": "composer",
+            }
+            target = ("composer", unfurl_id)
+        else:
+            ts = self.new_ts()
+            unfurl_id = f"{channel}.{ts}.{uuid.uuid4().hex}"
+            event |= {
+                "channel": channel,
+                "is_bot_user_member": self._is_member(channel),
+                "message_ts": ts,
+                "unfurl_id": unfurl_id,
+                "source": "conversations_history",
+            }
+            target = (channel, ts)
+        event["event_ts"] = f"{now:.6f}"
+        with self._lock:
+            self._shared_links[target] = set(urls)
+            self._unfurl_ids[unfurl_id] = target
+        return {
+            "token": "XXYYZZ",
+            "team_id": team,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(now),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": ext_shared,
+        }
+
+    def unfurls(self) -> list[Unfurl]:
+        """Every ``chat.unfurl`` the fake accepted, in order."""
+        with self._lock:
+            return list(self._unfurls)
+
+    def _chat_unfurl(self, args: Json) -> Json:
+        """``chat.unfurl`` (docs/slack.md, Link unfurls): one target pair, and ``unfurls``
+        a JSON object keyed by URLs of that target's ``link_shared`` event, each with
+        valid blocks (rich text is refused there, as Slack documents)."""
+        channel, ts = args.get("channel"), args.get("ts")
+        unfurl_id, source = args.get("unfurl_id"), args.get("source")
+        by_message = channel is not None or ts is not None
+        by_id = unfurl_id is not None or source is not None
+        if by_message == by_id:
+            return _invalid_arguments(["give channel and ts, or unfurl_id and source"])
+        if by_message:
+            if not (isinstance(channel, str) and channel and isinstance(ts, str) and ts):
+                return _invalid_arguments(["channel and ts must be given together"])
+            target = (channel, ts)
+        else:
+            if not (isinstance(unfurl_id, str) and unfurl_id) or source not in (
+                "composer",
+                "conversations_history",
+            ):
+                return _invalid_arguments(["unfurl_id and source must be given together"])
+            with self._lock:
+                target = self._unfurl_ids.get(unfurl_id, ("", ""))
+            if (target[0] == "composer") != (source == "composer"):
+                return {"ok": False, "error": "cannot_find_message"}
+        unfurls = args.get("unfurls")
+        if unfurls is None:
+            return {"ok": False, "error": "missing_unfurls"}
+        if isinstance(unfurls, str):
+            try:
+                unfurls = json.loads(unfurls)
+            except ValueError:
+                return {"ok": False, "error": "invalid_unfurls_format"}
+        if not isinstance(unfurls, dict) or not unfurls:
+            return {"ok": False, "error": "invalid_unfurls_format"}
+        with self._lock:
+            shared = self._shared_links.get(target)
+        if shared is None:
+            return {"ok": False, "error": "cannot_find_message"}
+        errors: list[str] = []
+        for url, unfurl in unfurls.items():
+            if url not in shared:
+                return {"ok": False, "error": "cannot_unfurl_url"}
+            if not isinstance(unfurl, dict) or not isinstance(unfurl.get("blocks"), list):
+                return {"ok": False, "error": "invalid_unfurls_format"}
+            blocks = unfurl["blocks"]
+            errors += [f"{url}: {error}" for error in block_kit_errors(blocks)]
+            errors += [
+                f"{url}: rich_text is not supported by chat.unfurl"
+                for block in blocks
+                if isinstance(block, dict) and block.get("type") == "rich_text"
+            ]
+        if errors:
+            return _refusal("invalid_blocks", errors)
+        record = Unfurl(
+            channel=channel if by_message else None,
+            ts=ts if by_message else None,
+            unfurl_id=unfurl_id if by_id else None,
+            source=source if by_id else None,
+            unfurls=unfurls,
+        )
+        with self._lock:
+            self._unfurls.append(record)
+        return {"ok": True}
+
     def _connections_open(self, _: Json) -> Json:
         ticket = uuid.uuid4().hex
         with self._lock:
@@ -1695,6 +1846,7 @@ _HANDLERS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "views.publish": FakeSlack._views_publish,
     "apps.connections.open": FakeSlack._connections_open,
+    "chat.unfurl": FakeSlack._chat_unfurl,
 }
 
 

@@ -387,3 +387,75 @@ async def test_a_workflow_step_is_ended_once_with_its_own_token_and_object_outpu
         "failed",
         "no links",
     )
+
+
+# ---------------------------------------------------------------- chat.unfurl
+
+
+async def test_chat_unfurl_takes_only_the_shared_urls_of_its_target() -> None:
+    url = "https://static.wixstatic.com/media/a.jpg"
+    with FakeSlack(scopes=("chat:write", "links:write")) as slack:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+        event = slack.link_shared_event([url], user="U0ALICE01", channel="C0GENERAL")["event"]
+        good = {url: {"blocks": [section()]}}
+
+        async def error(**kwargs: Any) -> str | None:
+            with pytest.raises(SlackApiError) as raised:
+                await client.chat_unfurl(**kwargs)
+            code = raised.value.response.get("error")
+            return code if isinstance(code, str) else None
+
+        target = {"channel": "C0GENERAL", "ts": event["message_ts"]}
+        assert await error(unfurls=good, channel="C0GENERAL") == "invalid_arguments"
+        assert await error(unfurls=good, **target, unfurl_id="x", source="composer") == (
+            "invalid_arguments"
+        )
+        assert await error(unfurls=good, channel="C0GENERAL", ts="1.2") == "cannot_find_message"
+        assert await error(**target) == "missing_unfurls"
+        assert await error(unfurls={"https://example.com/": {"blocks": [section()]}}, **target) == (
+            "cannot_unfurl_url"
+        )
+        assert await error(unfurls={url: {"text": "no blocks"}}, **target) == (
+            "invalid_unfurls_format"
+        )
+        assert await error(unfurls={url: {"blocks": [section("x" * 3001)]}}, **target) == (
+            "invalid_blocks"
+        )
+        rich = {"type": "rich_text", "elements": []}
+        assert await error(unfurls={url: {"blocks": [rich]}}, **target) == "invalid_blocks"
+        assert slack.unfurls() == []
+        await client.chat_unfurl(unfurls=good, **target)
+        await client.chat_unfurl(
+            unfurls=good, unfurl_id=event["unfurl_id"], source="conversations_history"
+        )
+        assert [(u.channel, u.unfurl_id) for u in slack.unfurls()] == [
+            ("C0GENERAL", None),
+            (None, event["unfurl_id"]),
+        ]
+
+
+async def test_chat_unfurl_of_a_composer_event_and_its_scope() -> None:
+    url = "https://static.wixstatic.com/media/a.jpg"
+    with FakeSlack(scopes=("chat:write",)) as slack:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+        event = slack.link_shared_event([url], user="U0ALICE01", channel="C0X", composer=True)
+        unfurl_id = event["event"]["unfurl_id"]
+        assert event["event"]["channel_id"] == "COMPOSER"
+        with pytest.raises(SlackApiError) as raised:
+            await client.chat_unfurl(
+                unfurls={url: {"blocks": [section()]}}, unfurl_id=unfurl_id, source="composer"
+            )
+        assert raised.value.response.get("error") == "missing_scope"
+        slack.scopes = ("links:write",)
+        with pytest.raises(SlackApiError) as raised:  # the wrong source for this unfurl
+            await client.chat_unfurl(
+                unfurls={url: {"blocks": [section()]}},
+                unfurl_id=unfurl_id,
+                source="conversations_history",
+            )
+        assert raised.value.response.get("error") == "cannot_find_message"
+        await client.chat_unfurl(
+            unfurls={url: {"blocks": [section()]}}, unfurl_id=unfurl_id, source="composer"
+        )
+        [made] = slack.unfurls()
+        assert (made.unfurl_id, made.source) == (unfurl_id, "composer")
