@@ -14,17 +14,13 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.slack.options import MAX_COMMAND_CHARS, parse_command_text
+from bot.wix.found import FIND_TYPE_NAMES
 from bot.wix.limits import MAX_SEARCH_TEXT_LENGTH
 from bot.wix.links import LinkOptions
 from bot.wix.refs import MediaType
 
 FIND_WORD: Final = "find"
-FIND_TYPES: Final[dict[str, MediaType]] = {
-    "video": MediaType.VIDEO,
-    "image": MediaType.IMAGE,
-    "audio": MediaType.AUDIO,
-    "document": MediaType.DOCUMENT,
-}
+FIND_TYPES: Final = FIND_TYPE_NAMES
 _TYPE_ALIASES: Final = {
     **FIND_TYPES,
     "videos": MediaType.VIDEO,
