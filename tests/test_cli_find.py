@@ -118,7 +118,6 @@ def test_find_says_when_wix_refuses(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    wix.key_permissions = "read"
     wix.inject(SEARCH, status=403, times=2)
     code, _, err = run(["find", "x"], capsys, monkeypatch, api_key_env(wix))
     assert code == 1
