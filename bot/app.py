@@ -19,7 +19,7 @@ from bot.dispatch import Dispatcher
 from bot.policy import AccessGate, Directory, build_policy
 from bot.services import Services
 from bot.slack.access import AccessControl
-from bot.slack.listeners import SlackDeps, actions, commands, history, home, shortcuts, views
+from bot.slack.listeners import SlackDeps, actions, commands, find, history, home, shortcuts, views
 from bot.slack.listeners import workflow as workflow_steps
 from bot.slack.listeners.unfurls import register as register_unfurls
 from bot.slack.messages import SOMETHING_WENT_WRONG
@@ -85,6 +85,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         group.register(app, dispatcher)
     workflow_steps.register(app, dispatcher)
     register_unfurls(app, dispatcher, unfurl=settings.medialink_unfurl)
+    find.register(app, dispatcher)  # /medialink find's result buttons
     return app
 
 

@@ -26,6 +26,8 @@ class Entry(StrEnum):
     # "Get a download link" under an unfurled Wix URL: a button, so labelled as one.
     UNFURL_BUTTON = "button:unfurl"
 
+    FIND = "find"  # links made from /medialink find's results (what was searched is not kept)
+
     @staticmethod
     def button(name: str) -> str:
         return f"button:{name}"

@@ -1,5 +1,5 @@
-"""Async client for the four Wix Media Manager calls MediaLink needs (docs/wix.md,
-Generate File Download URL and the three sections after it).
+"""Async client for the Wix Media Manager calls MediaLink needs (docs/wix.md,
+Generate File Download URL and the three sections after it; Finding files; Video streaming).
 
 All HTTP goes through ``WixMediaClient._request``, the one place that decides about
 retries (429, 5xx, timeouts, dropped connections; never other 4xx), waits (``Retry-After``
@@ -62,9 +62,17 @@ from bot.wix.models import (
     GenerateFileDownloadUrlResponse,
     GenerateFilesDownloadUrlRequest,
     GenerateFilesDownloadUrlResponse,
+    GenerateVideoStreamUrlRequest,
+    GenerateVideoStreamUrlResponse,
     GetFileDescriptorResponse,
     GetFileDescriptorsRequest,
     GetFileDescriptorsResponse,
+    RootFolder,
+    SearchFilesRequest,
+    SearchFilesResponse,
+    SearchSortField,
+    SortOrder,
+    StreamFormat,
 )
 from bot.wix.ratelimit import DEFAULT_LIMIT, RateLimiter
 
@@ -85,6 +93,8 @@ PATH_GENERATE_FILE_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-file-dow
 PATH_GENERATE_FILES_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-download-url"
 PATH_GET_FILE: Final = "/site-media/v1/files/get-file-by-id"
 PATH_GET_FILES: Final = "/site-media/v1/files/get-files"
+PATH_SEARCH_FILES: Final = "/site-media/v1/files/search"
+PATH_GENERATE_VIDEO_STREAM_URL: Final = "/site-media/v1/files/generate-video-stream-url"
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
@@ -294,6 +304,60 @@ class WixMediaClient:
         request = _build(GenerateFilesDownloadUrlRequest, file_ids=list(file_ids))
         data = await self._request("POST", PATH_GENERATE_FILES_DOWNLOAD_URL, json=request.to_json())
         return _parse(GenerateFilesDownloadUrlResponse, data).download_url
+
+    async def search_files(
+        self,
+        search: str | None = None,
+        *,
+        media_types: Sequence[str] | None = None,
+        private: bool | None = None,
+        sort_field: SearchSortField | None = None,
+        sort_order: SortOrder = SortOrder.DESC,
+        limit: int | None = None,
+        cursor: str | None = None,
+        root_folder: RootFolder | None = None,
+    ) -> SearchFilesResponse:
+        """One page of the files matching ``search`` (docs/wix.md, Finding files).
+
+        ``private``: True only private files, False only public ones, None both.
+        ``limit`` at most 100; ``cursor`` is the previous page's ``next_page``. Raises
+        ``ValueError`` for arguments Wix would refuse (search over 200 characters, an
+        unknown media type, limit over 100), before any call.
+        """
+        _refuse_one_string(media_types, "media_types", "media type names")
+        paging = None
+        if limit is not None or cursor is not None:
+            paging = {"limit": limit, "cursor": cursor}
+        request = _build(
+            SearchFilesRequest,
+            search=search or None,
+            root_folder=root_folder,
+            media_types=None if media_types is None else list(media_types),
+            private=private,
+            sort=None if sort_field is None else {"field_name": sort_field, "order": sort_order},
+            paging=paging,
+        )
+        data = await self._request("POST", PATH_SEARCH_FILES, json=request.to_json())
+        return _parse(SearchFilesResponse, data)
+
+    async def generate_video_stream_url(
+        self,
+        file_id: str,
+        *,
+        format: StreamFormat = StreamFormat.HLS,
+        expiration_minutes: int | None = None,
+    ) -> DownloadUrl:
+        """A streaming URL (an HLS or DASH manifest) for one video (docs/wix.md, Video
+        streaming). ``expiration_minutes`` (60-1440, Wix default 1440) applies to private
+        videos only; a public video's stream URL does not expire."""
+        request = _build(
+            GenerateVideoStreamUrlRequest,
+            file_id=file_id,
+            format=format,
+            expiration_in_minutes=expiration_minutes,
+        )
+        data = await self._request("POST", PATH_GENERATE_VIDEO_STREAM_URL, json=request.to_json())
+        return _parse(GenerateVideoStreamUrlResponse, data).download_url
 
     async def _get_files_chunk(self, request: GetFileDescriptorsRequest) -> list[FileDescriptor]:
         data = await self._request("POST", PATH_GET_FILES, json=request.to_json())

@@ -27,3 +27,17 @@ MAX_ZIP_FILE_IDS: Final = 1000  # generate-download-url: "up to 1000 files"
 # download-URL answer well under one. 1 MiB leaves room for 20x that and still bounds
 # what a broken or hostile endpoint can make us buffer.
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
+
+# Finding files (docs/wix.md, Finding files).
+MAX_SEARCH_TEXT_LENGTH: Final = 200  # search: "≤ 200 characters"
+MAX_SEARCH_PAGE_SIZE: Final = 100  # paging.limit
+MAX_SEARCH_MEDIA_TYPES: Final = 30  # mediaTypes: up to 30 entries
+MAX_SEARCH_ANSWER_FILES: Final = 200  # files in one answer, at most
+# Ours, not Wix's: Wix documents no cursor length; this bounds what a caller (a button,
+# the command line) can make us send.
+MAX_SEARCH_CURSOR_LENGTH: Final = 2000
+
+# Video streaming (docs/wix.md, Video streaming): the expiry applies to private videos.
+MIN_STREAM_EXPIRATION_MINUTES: Final = 60
+MAX_STREAM_EXPIRATION_MINUTES: Final = 1440
+DEFAULT_STREAM_EXPIRATION_MINUTES: Final = 1440

@@ -34,8 +34,30 @@ from bot.policy.rules import MAX_RENDITIONS, ORIGINAL, LinkOptionsError, LinkRul
 from bot.wix.client import WixMediaClient
 from bot.wix.errors import InvalidAssetKeyError, NotFoundError, WixError
 from bot.wix.fairness import Caller, FileQuota, MemberQuota, WixBusyError, acting_for
-from bot.wix.limits import MAX_GET_FILES_IDS
-from bot.wix.models import ContentDisposition, DownloadUrl, FileDescriptor
+from bot.wix.found import (
+    SEARCH_MEDIA_TYPES,
+    FoundFiles,
+    NotAVideoError,
+    StreamLink,
+    found_file,
+)
+from bot.wix.limits import (
+    MAX_GET_FILES_IDS,
+    MAX_SEARCH_CURSOR_LENGTH,
+    MAX_SEARCH_PAGE_SIZE,
+    MAX_SEARCH_TEXT_LENGTH,
+    MAX_STREAM_EXPIRATION_MINUTES,
+    MIN_STREAM_EXPIRATION_MINUTES,
+)
+from bot.wix.models import (
+    ContentDisposition,
+    DownloadUrl,
+    FileDescriptor,
+    MediaTypeName,
+    SearchSortField,
+    SortOrder,
+    StreamFormat,
+)
 from bot.wix.refs import MediaRef, MediaType
 
 logger = logging.getLogger(__name__)
@@ -50,6 +72,7 @@ __all__ = [
     "LinkOptions",
     "LinkOptionsError",
     "LinkService",
+    "NotAVideoError",
     "PrivateFileRefusedError",
     "facts_from_descriptor",
 ]
@@ -58,6 +81,10 @@ DEFAULT_USER_FILES_PER_MINUTE = 100  # per member, in any rolling minute
 # round-robin and deadlines do that). A burst of a few hundred one-file commands, as a
 # large workspace can send, all goes through; beyond it a request fails at once.
 MAX_PENDING_REQUESTS = 1000
+# Results one find_files call shows by default: a screenful in Slack.
+DEFAULT_FIND_PAGE_SIZE = 10
+# What one search costs against the member's quota: it is one Wix call, like one file.
+SEARCH_QUOTA_UNITS = 1
 # Seconds a request's Wix calls may wait for the rate limiter when the caller names no
 # deadline: long enough to ride out one member's 100-file burst, short enough that
 # someone waiting at a terminal hears back.
@@ -338,6 +365,138 @@ class LinkService:
                 }
         wanted = set(unique)
         return {d.id: facts_from_descriptor(d) for d in descriptors if d.id in wanted}
+
+    async def find_files(
+        self,
+        words: str | None,
+        *,
+        media_types: Sequence[MediaType] = (),
+        private: bool | None = None,
+        limit: int = DEFAULT_FIND_PAGE_SIZE,
+        cursor: str | None = None,
+        sort_field: SearchSortField | None = None,
+        sort_order: SortOrder = SortOrder.DESC,
+        requester: str | None = None,
+        deadline: float | None = None,
+        private_files_allowed: bool = True,
+    ) -> FoundFiles:
+        """One page of the Media Manager's files matching ``words`` (docs/wix.md,
+        Finding files), best matches first (Wix's order unless ``sort_field``).
+
+        ``private``: True only private files, False only public, None both. Someone who
+        may not link private files (``private_files_allowed=False``) is shown public files
+        only: Wix is asked for ``private=false``, and any private file in the answer is
+        dropped too. ``cursor`` is a previous page's ``next_cursor``.
+
+        A search counts as ``SEARCH_QUOTA_UNITS`` file against the member's quota and
+        waits its fair turn in the rate limiter like ``generate``. Nothing searched is
+        logged. Before any Wix call, raises ``LinkOptionsError`` (words too long, a type
+        that cannot be searched, private files asked for by someone who may not link
+        them, a bad cursor), ``FileQuotaError`` or ``WixBusyError``.
+        """
+        text = " ".join((words or "").split())
+        if len(text) > MAX_SEARCH_TEXT_LENGTH:
+            raise LinkOptionsError(
+                f"search for at most {MAX_SEARCH_TEXT_LENGTH} characters; that was {len(text)}"
+            )
+        wix_types: list[str] = []
+        for kind in dict.fromkeys(media_types):
+            name = SEARCH_MEDIA_TYPES.get(kind)
+            if name is None:
+                raise LinkOptionsError(f"{kind} is not a type of file you can search for")
+            wix_types.append(name)
+        if not private_files_allowed:
+            if private is True:
+                raise LinkOptionsError(
+                    "you may not link private files here, so you can search public files only"
+                )
+            private = False
+        if not 1 <= limit <= MAX_SEARCH_PAGE_SIZE:
+            raise LinkOptionsError(f"show between 1 and {MAX_SEARCH_PAGE_SIZE} results a page")
+        if cursor is not None and not 0 < len(cursor) <= MAX_SEARCH_CURSOR_LENGTH:
+            raise LinkOptionsError("that page of results is not available; search again")
+        async with self._taking_on(requester, SEARCH_QUOTA_UNITS, deadline):
+            page = await self.client.search_files(
+                text or None,
+                media_types=wix_types or None,
+                private=private,
+                sort_field=sort_field,
+                sort_order=sort_order,
+                limit=limit,
+                cursor=cursor,
+            )
+        seen: set[str] = set()
+        files = []
+        for descriptor in page.files:
+            if descriptor.id in seen or (descriptor.private and not private_files_allowed):
+                continue
+            seen.add(descriptor.id)
+            files.append(found_file(descriptor))
+            if len(files) == limit:
+                break
+        next_cursor = page.next_page
+        if next_cursor is not None and len(next_cursor) > MAX_SEARCH_CURSOR_LENGTH:
+            next_cursor = None  # a cursor we could not send back is no next page
+        return FoundFiles(files=tuple(files), next_cursor=next_cursor)
+
+    async def stream_link(
+        self,
+        file_id: str,
+        *,
+        expires_in: timedelta | None = None,
+        format: StreamFormat = StreamFormat.HLS,
+        requester: str | None = None,
+        deadline: float | None = None,
+        private_files_allowed: bool = True,
+    ) -> StreamLink:
+        """A streaming link (HLS by default) for one video (docs/wix.md, Video streaming).
+
+        The descriptor is read first: a file that is not a video raises
+        ``NotAVideoError``, a private one for someone who may not link private files
+        ``PrivateFileRefusedError``, each with no stream call. A private video's link
+        lasts ``expires_in`` (the link rules' default when None) held within Wix's
+        60-1440 minutes: a longer wish is cut to 1440, a shorter one raised to 60 unless
+        the rules' longest expiry is shorter (then ``LinkOptionsError``). A public
+        video's stream URL does not expire (``expires_at`` None). Counts as one file
+        against the member's quota.
+        """
+        minutes = self._stream_minutes(expires_in)
+        async with self._taking_on(requester, 1, deadline):
+            descriptors = await self.client.get_file_descriptors([file_id])
+            descriptor = next((d for d in descriptors if d.id == file_id), None)
+            if descriptor is None and len(descriptors) == 1:
+                descriptor = descriptors[0]  # asked by a wix: URL, answered by its ID
+            if descriptor is None:
+                raise PrivateFileRefusedError(unknown=True)
+            if descriptor.media_type != MediaTypeName.VIDEO:
+                raise NotAVideoError()
+            if descriptor.private and not private_files_allowed:
+                raise PrivateFileRefusedError()
+            expires_at = self._now() + timedelta(minutes=minutes) if descriptor.private else None
+            url = await self.client.generate_video_stream_url(
+                descriptor.id,
+                format=format,
+                expiration_minutes=minutes if descriptor.private else None,
+            )
+        return StreamLink(
+            file_id=descriptor.id,
+            name=descriptor.display_name or descriptor.id,
+            format=format,
+            private=bool(descriptor.private),
+            expires_at=expires_at,
+            url=url.url,
+        )
+
+    def _stream_minutes(self, requested: timedelta | None) -> int:
+        """A private video's stream expiry, within Wix's bounds and the link rules."""
+        wanted = whole_minutes(self.resolve_expiry(requested))
+        minutes = min(max(wanted, MIN_STREAM_EXPIRATION_MINUTES), MAX_STREAM_EXPIRATION_MINUTES)
+        if timedelta(minutes=minutes) > self.max_expiry:
+            raise LinkOptionsError(
+                f"stream links last at least {MIN_STREAM_EXPIRATION_MINUTES // 60} hour,"
+                " longer than links may last here"
+            )
+        return minutes
 
     @contextlib.asynccontextmanager
     async def _taking_on(

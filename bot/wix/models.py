@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,7 +29,14 @@ from bot.wix.limits import (
     MAX_EXPIRATION_MINUTES,
     MAX_FILE_ID_LENGTH,
     MAX_GET_FILES_IDS,
+    MAX_SEARCH_ANSWER_FILES,
+    MAX_SEARCH_CURSOR_LENGTH,
+    MAX_SEARCH_MEDIA_TYPES,
+    MAX_SEARCH_PAGE_SIZE,
+    MAX_SEARCH_TEXT_LENGTH,
+    MAX_STREAM_EXPIRATION_MINUTES,
     MAX_ZIP_FILE_IDS,
+    MIN_STREAM_EXPIRATION_MINUTES,
     SRC_ASSET_KEY,
 )
 
@@ -305,3 +312,121 @@ class GetFileDescriptorsResponse(_WixModel):
 
 class GenerateFilesDownloadUrlResponse(_WixModel):
     download_url: str = Field(repr=False)
+
+
+# -- finding files and streaming videos (docs/wix.md, Finding files; Video streaming) --
+
+
+class RootFolder(StrEnum):
+    """Where a search looks: the Site Files tab (Wix's default), the trash, visitor uploads."""
+
+    MEDIA_ROOT = "MEDIA_ROOT"
+    TRASH_ROOT = "TRASH_ROOT"
+    VISITOR_UPLOADS_ROOT = "VISITOR_UPLOADS_ROOT"
+
+
+class SearchSortField(StrEnum):
+    """The fields a search can be sorted by (Wix's default: ``updatedDate``, newest first)."""
+
+    DISPLAY_NAME = "displayName"
+    UPDATED_DATE = "updatedDate"
+    SIZE_IN_BYTES = "sizeInBytes"
+
+
+class SortOrder(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+class StreamFormat(StrEnum):
+    """Streaming protocols ``generate-video-stream-url`` offers."""
+
+    HLS = "HLS"
+    DASH = "DASH"
+
+
+SearchMediaType = Literal[
+    "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "VECTOR", "ARCHIVE", "MODEL3D", "OTHER"
+]
+"""The media types a search may be narrowed to (``UNKNOWN`` is not one of them)."""
+
+SearchCursor = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SEARCH_CURSOR_LENGTH)]
+
+
+class SearchSort(_WixModel):
+    field_name: SearchSortField
+    order: SortOrder = SortOrder.DESC
+
+
+class CursorPaging(_WixModel):
+    limit: int | None = Field(default=None, ge=1, le=MAX_SEARCH_PAGE_SIZE, strict=True)
+    cursor: SearchCursor | None = None
+
+
+class SearchFilesRequest(_WixModel):
+    """Body of ``POST /site-media/v1/files/search``; every field is optional."""
+
+    search: str | None = Field(default=None, max_length=MAX_SEARCH_TEXT_LENGTH)
+    root_folder: RootFolder | None = None
+    media_types: list[SearchMediaType] | None = Field(
+        default=None, min_length=1, max_length=MAX_SEARCH_MEDIA_TYPES
+    )
+    # True: only private files; False: only public ones; None: both.
+    private: bool | None = None
+    sort: SearchSort | None = None
+    paging: CursorPaging | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Cursors(_WixModel):
+    next: str | None = None
+
+
+class PagingMetadata(_WixModel):
+    cursors: Cursors = Field(default_factory=Cursors)
+
+
+def _at_most_answer_files(value: object) -> object:
+    """Wix sends at most 200 files an answer; more is cut, not a parse failure."""
+    if isinstance(value, list) and len(value) > MAX_SEARCH_ANSWER_FILES:
+        return value[:MAX_SEARCH_ANSWER_FILES]
+    return value
+
+
+class SearchFilesResponse(_WixModel):
+    """``{files, nextCursor: {cursors: {next}}}``; ``next_page`` is None on the last page."""
+
+    files: Annotated[list[FileDescriptor], BeforeValidator(_at_most_answer_files)] = Field(
+        default_factory=list
+    )
+    next_cursor: PagingMetadata | None = None
+
+    @property
+    def next_page(self) -> str | None:
+        """The cursor for the next page, or None when there is none."""
+        if self.next_cursor is None:
+            return None
+        return self.next_cursor.cursors.next or None
+
+
+class GenerateVideoStreamUrlRequest(_WixModel):
+    """Body of ``POST /site-media/v1/files/generate-video-stream-url``."""
+
+    file_id: FileId
+    format: StreamFormat = StreamFormat.HLS
+    # Applies to private videos only; Wix's default is 1440.
+    expiration_in_minutes: int | None = Field(
+        default=None,
+        ge=MIN_STREAM_EXPIRATION_MINUTES,
+        le=MAX_STREAM_EXPIRATION_MINUTES,
+        strict=True,
+    )
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class GenerateVideoStreamUrlResponse(_WixModel):
+    download_url: DownloadUrl

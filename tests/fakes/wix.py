@@ -29,6 +29,15 @@ answers with the documented shapes. Choices where Wix's behaviour is UNCONFIRMED
   ``media.audio.assets[].filename`` (no ``assetKey``, as in the 2023 spec).
 - With ``key_permissions = "read"`` the generate* calls answer 403 PERMISSION_DENIED.
 - ``token_lifetime`` sets the ``expires_in`` of the OAuth tokens it issues (Wix: always 14400).
+- ``files/search`` matches every word of ``search`` (case-insensitive, as a substring) in
+  the display name, MIME type or labels (Wix's ranking and partial-word matching are
+  UNCONFIRMED); without ``sort`` it orders by ``updatedDate``, newest first; a page
+  without ``paging.limit`` holds ``SEARCH_DEFAULT_LIMIT`` files (Wix's default is
+  UNCONFIRMED). A cursor is an opaque token for the same query's next page; a cursor
+  the fake did not issue, or sent with another query, gets 400. Only the Site Files
+  root is served (the trash and visitor uploads are empty).
+- ``generate-video-stream-url`` answers for videos only (400 otherwise); the expiry must
+  be 60-1440 (default 1440) and is recorded for private videos only.
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ GENERATE_FILE_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-file-download
 GENERATE_FILES_DOWNLOAD_URL: Final = "/site-media/v1/files/generate-download-url"
 GET_FILE: Final = "/site-media/v1/files/get-file-by-id"
 GET_FILES: Final = "/site-media/v1/files/get-files"
+SEARCH_FILES: Final = "/site-media/v1/files/search"
+GENERATE_VIDEO_STREAM_URL: Final = "/site-media/v1/files/generate-video-stream-url"
 OAUTH_TOKEN: Final = "/oauth2/token"
 
 _INVALID_JSON: Final = object()
@@ -60,6 +71,27 @@ _PAYLOAD: Final = web.RequestKey("payload", object)
 TOKEN_LIFETIME: Final = 14_400  # "Always 14400 (4 hours)" (docs/wix.md, OAuth client credentials)
 DEFAULT_EXPIRATION_MINUTES: Final = 600
 MAX_EXPIRATION_MINUTES: Final = 525_600
+SEARCH_DEFAULT_LIMIT: Final = 50
+_SEARCH_SORT_FIELDS: Final = ("displayName", "updatedDate", "sizeInBytes")
+_SEARCH_ROOTS: Final = ("MEDIA_ROOT", "TRASH_ROOT", "VISITOR_UPLOADS_ROOT")
+_SEARCH_MEDIA_TYPES: Final = (
+    "IMAGE",
+    "VIDEO",
+    "AUDIO",
+    "DOCUMENT",
+    "VECTOR",
+    "ARCHIVE",
+    "MODEL3D",
+    "OTHER",
+)
+_MIME_TYPES: Final[dict[str, str]] = {
+    "image": "image/jpeg",
+    "video": "video/mp4",
+    "audio": "audio/mpeg",
+    "document": "application/pdf",
+    "vector": "image/svg+xml",
+    "archive": "application/zip",
+}
 
 Kind = Literal["image", "video", "audio", "document", "vector", "archive"]
 
@@ -139,6 +171,16 @@ class IssuedLink:
     redirect_url: str | None
 
 
+@dataclass(frozen=True)
+class IssuedStream:
+    """A stream URL the fake handed out. ``expiration_minutes`` None: a public video's."""
+
+    file_id: str
+    format: str
+    url: str
+    expiration_minutes: int | None
+
+
 @dataclass
 class _Fault:
     path_suffix: str | None
@@ -191,6 +233,9 @@ class FakeWix:
         self._requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
         self._issued: list[IssuedLink] = []
+        self._issued_streams: list[IssuedStream] = []
+        # cursor token -> (query fingerprint, offset of the page it opens)
+        self._cursors: dict[str, tuple[str, int]] = {}
         self._tokens: set[str] = set()
         self._expired_tokens: set[str] = set()
         self.tokens_issued = 0
@@ -207,6 +252,8 @@ class FakeWix:
             ("POST", GENERATE_FILES_DOWNLOAD_URL): self._generate_files_download_url,
             ("GET", GET_FILE): self._get_file,
             ("POST", GET_FILES): self._get_files,
+            ("POST", SEARCH_FILES): self._search_files,
+            ("POST", GENERATE_VIDEO_STREAM_URL): self._generate_video_stream_url,
             ("POST", OAUTH_TOKEN): self._oauth_token,
         }
 
@@ -343,6 +390,11 @@ class FakeWix:
                 )
             )
 
+    @property
+    def issued_streams(self) -> list[IssuedStream]:
+        with self._lock:
+            return list(self._issued_streams)
+
     def expire_tokens(self) -> None:
         """Make every OAuth token issued so far invalid (Wix answers 401)."""
         with self._lock:
@@ -355,6 +407,7 @@ class FakeWix:
             self._requests.clear()
             self._faults.clear()
             self._issued.clear()
+            self._issued_streams.clear()
             self.max_in_flight = self._in_flight
 
     def add_file(
@@ -367,6 +420,8 @@ class FakeWix:
         size: int = 12345,
         renditions: Sequence[str] | None = None,
         unavailable: Sequence[str] = (),
+        labels: Sequence[str] = (),
+        updated: datetime | None = None,
     ) -> str:
         """Add a file to the site's Media Manager and return its id.
 
@@ -384,6 +439,11 @@ class FakeWix:
         record.descriptor = _descriptor(
             file_id, kind=kind, name=name, private=private, size=size, renditions=keys
         )
+        record.descriptor["mimeType"] = _MIME_TYPES[kind]
+        record.descriptor["labels"] = list(labels)
+        if updated is not None:
+            stamp = updated.astimezone(UTC).isoformat(timespec="seconds")
+            record.descriptor["updatedDate"] = stamp.replace("+00:00", "Z")
         with self._lock:
             self._files[file_id] = record
         return file_id
@@ -672,6 +732,163 @@ class FakeWix:
         return web.json_response(
             {"downloadUrl": f"https://archive.wixmp.com/archive/wix/{archive_id}"}
         )
+
+    def _search_files(self, request: web.Request, body: object) -> web.Response:
+        assert isinstance(body, dict)
+        query, problem = _search_query(body)
+        if problem is not None:
+            return problem
+        paging = body.get("paging") or {}
+        if not isinstance(paging, dict):
+            return _violation("paging", "must be an object", violated_rule="FORMAT")
+        limit = paging.get("limit", SEARCH_DEFAULT_LIMIT)
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            return _violation("paging.limit", "must be an integer", violated_rule="FORMAT")
+        if not 0 <= limit <= 100:
+            return _violation(
+                "paging.limit", "must be at most 100", violated_rule="MAX" if limit else "MIN"
+            )
+        limit = limit or SEARCH_DEFAULT_LIMIT
+        fingerprint = json.dumps(query, sort_keys=True)
+        cursor = paging.get("cursor")
+        offset = 0
+        if cursor is not None:
+            with self._lock:
+                known = self._cursors.get(cursor) if isinstance(cursor, str) else None
+            if known is None or known[0] != fingerprint:
+                return _violation("paging.cursor", "invalid cursor", violated_rule="FORMAT")
+            offset = known[1]
+        with self._lock:
+            records = list(self._files.values())
+        matches = [r.descriptor for r in records if _matches(r, query)]
+        sort = query["sort"]
+        assert isinstance(sort, list)
+        field_name, order = sort
+        matches.sort(key=lambda d: str(d["id"]))
+        matches.sort(key=lambda d: _sort_key(d, str(field_name)), reverse=order == "DESC")
+        page = matches[offset : offset + limit]
+        answer: dict[str, object] = {"files": page}
+        cursors: dict[str, object] = {"next": None}
+        if offset + limit < len(matches):
+            token = secrets.token_urlsafe(24)
+            with self._lock:
+                self._cursors[token] = (fingerprint, offset + limit)
+            cursors["next"] = token
+        answer["nextCursor"] = {"count": len(page), "cursors": cursors}
+        return web.json_response(answer)
+
+    def _generate_video_stream_url(self, request: web.Request, body: object) -> web.Response:
+        assert isinstance(body, dict)
+        denied = self._permission("MEDIA.SITE_MEDIA_FILES_DOWNLOAD_URL")
+        if denied is not None:
+            return denied
+        file_id = body.get("fileId")
+        if not isinstance(file_id, str) or not file_id:
+            return _violation("fileId", "must not be empty", violated_rule="REQUIRED_FIELD")
+        if len(file_id) > 1000:
+            return _violation(
+                "fileId", "must be at most 1000 characters", violated_rule="MAX_LENGTH"
+            )
+        fmt = body.get("format", "HLS")
+        if fmt not in ("HLS", "DASH"):
+            return _violation("format", "must be HLS or DASH", violated_rule="FORMAT")
+        expiration = body.get("expirationInMinutes", 1440)
+        if not isinstance(expiration, int) or isinstance(expiration, bool):
+            return _violation("expirationInMinutes", "must be an integer", violated_rule="FORMAT")
+        if not 60 <= expiration <= 1440:
+            return _violation(
+                "expirationInMinutes",
+                "must be between 60 and 1440",
+                violated_rule="MIN" if expiration < 60 else "MAX",
+            )
+        found, missing = self._lookup([file_id])
+        if missing is not None:
+            return missing
+        record = found[0]
+        if record.kind != "video":
+            return _violation("fileId", "The file is not a video", violated_rule="OTHER")
+        manifest = "master.m3u8" if fmt == "HLS" else "manifest.mpd"
+        kept: int | None = None
+        if record.private:
+            token = secrets.token_urlsafe(32)
+            issued_secrets.append(token)
+            url = f"https://files.wix.com/site/media/video/{record.id}/{manifest}?token={token}"
+            kept = expiration
+        else:
+            url = f"https://video.wixstatic.com/video/{record.id}/{fmt.lower()}/{manifest}"
+        with self._lock:
+            self._issued_streams.append(IssuedStream(record.id, str(fmt), url, kept))
+        return web.json_response({"downloadUrl": {"url": url, "assetKey": str(fmt).lower()}})
+
+
+def _search_query(body: Mapping[str, object]) -> tuple[dict[str, object], web.Response | None]:
+    """The search's filters, checked the way Wix documents them."""
+    query: dict[str, object] = {}
+    search = body.get("search")
+    if search is not None and not isinstance(search, str):
+        return query, _violation("search", "must be a string", violated_rule="FORMAT")
+    if isinstance(search, str) and len(search) > 200:
+        return query, _violation(
+            "search", "must be at most 200 characters", violated_rule="MAX_LENGTH"
+        )
+    query["words"] = (search or "").lower().split()
+    root = body.get("rootFolder", "MEDIA_ROOT")
+    if root not in _SEARCH_ROOTS:
+        return query, _violation("rootFolder", "unknown root folder", violated_rule="FORMAT")
+    query["root"] = root
+    types = body.get("mediaTypes")
+    if types is not None:
+        if not isinstance(types, list) or any(t not in _SEARCH_MEDIA_TYPES for t in types):
+            return query, _violation("mediaTypes", "unknown media type", violated_rule="FORMAT")
+        if len(types) > 30:
+            return query, _violation(
+                "mediaTypes", "must have at most 30 items", violated_rule="MAX_SIZE"
+            )
+    query["types"] = sorted(types) if types else None
+    private = body.get("private")
+    if private is not None and not isinstance(private, bool):
+        return query, _violation("private", "must be a boolean", violated_rule="FORMAT")
+    query["private"] = private
+    sort = body.get("sort") or {"fieldName": "updatedDate", "order": "DESC"}
+    if (
+        not isinstance(sort, dict)
+        or sort.get("fieldName") not in _SEARCH_SORT_FIELDS
+        or sort.get("order", "ASC") not in ("ASC", "DESC")
+    ):
+        return query, _violation("sort", "unknown sort field or order", violated_rule="FORMAT")
+    query["sort"] = [sort["fieldName"], sort.get("order", "ASC")]
+    return query, None
+
+
+def _matches(record: _File, query: Mapping[str, object]) -> bool:
+    if query["root"] != "MEDIA_ROOT":
+        return False
+    descriptor = record.descriptor
+    types = query["types"]
+    if isinstance(types, list) and descriptor["mediaType"] not in types:
+        return False
+    if query["private"] is not None and record.private is not query["private"]:
+        return False
+    labels = descriptor.get("labels")
+    haystack = " ".join(
+        [
+            str(descriptor.get("displayName", "")),
+            str(descriptor.get("mimeType", "")),
+            *(str(label) for label in (labels if isinstance(labels, list) else [])),
+        ]
+    ).lower()
+    words = query["words"]
+    assert isinstance(words, list)
+    return all(word in haystack for word in words)
+
+
+def _sort_key(descriptor: Mapping[str, object], field_name: str) -> tuple[int, str]:
+    value = descriptor.get(field_name)
+    if field_name == "sizeInBytes":
+        return (int(str(value or 0)), "")
+    if field_name == "displayName":
+        return (0, str(value or "").lower())
+    return (0, str(value or ""))
 
 
 def _resolve_file_id(raw: str) -> str:

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Entry
 from bot.audit.events import Requester
 from bot.slack.delivery import deliver_ephemeral
+from bot.slack.find_options import wants_find
 from bot.slack.listeners import (
     SlackDeps,
     ack_with,
@@ -30,6 +31,7 @@ from bot.slack.listeners import (
     requester_of,
     user_id_of,
 )
+from bot.slack.listeners.find import find_command
 from bot.slack.listeners.history import history_command, wants_history
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
@@ -54,6 +56,9 @@ async def medialink_command(
     text = str(command.get("text") or "")
     if wants_history(text):
         await history_command(ack, command, respond, client, context)
+        return
+    if wants_find(text):
+        await find_command(ack, command, respond, client, context)
         return
     if not text.strip():
         await ack_with(ack, render_notice(USAGE))
