@@ -19,7 +19,16 @@ from bot.dispatch import Dispatcher
 from bot.policy import AccessGate, Directory, build_policy
 from bot.services import Services
 from bot.slack.access import AccessControl
-from bot.slack.listeners import SlackDeps, actions, commands, history, home, shortcuts, views
+from bot.slack.listeners import (
+    SlackDeps,
+    actions,
+    commands,
+    history,
+    home,
+    shortcuts,
+    sites,
+    views,
+)
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
 from bot.slack.web_api import build_web_client
@@ -62,6 +71,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         policy=policy,
         audit=audit,
         metrics=dispatcher.metrics,
+        sites=services.sites,
     )
     dispatcher.metrics.watch(services.links, audit)
     app.use(RequestContext(dispatcher, deps))
@@ -73,7 +83,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         report_listener_error(dispatcher, error, body, request)
 
     app.error(report_error)
-    for group in (commands, shortcuts, actions, views, history, home):
+    for group in (commands, shortcuts, actions, views, history, home, sites):
         group.register(app, dispatcher)
     return app
 

@@ -22,6 +22,7 @@ class Entry(StrEnum):
     GLOBAL_SHORTCUT = "global_shortcut"  # the form's submission
     HISTORY = "history"
     CLI = "cli"
+    SITES = "sites"  # an admin's change to the connected Wix sites (bot/sites)
 
     @staticmethod
     def button(name: str) -> str:
@@ -33,6 +34,14 @@ class Outcome(StrEnum):
 
     OK = "ok"
     REFUSED = "refused"
+    # Changes to the connected Wix sites (``Entry.SITES``); the reason names the site,
+    # never its key.
+    SITE_ADDED = "site_added"
+    SITE_TESTED = "site_tested"
+    SITE_RENAMED = "site_renamed"
+    SITE_REMOVED = "site_removed"
+    SITE_DOMAINS = "site_domains"
+    SITE_DEFAULT = "site_default"
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ class SiteRegistry:
         self.env_links = env_links
         self._env_visible = env_visible
         self.store = store
-        self._keyring = keyring
+        self.keyring = keyring  # None: MEDIALINK_ENCRYPTION_KEY is not set
         self._build_links = build_links
         self.refresh_every = refresh_every
         self.max_clients = max_clients
@@ -168,6 +168,14 @@ class SiteRegistry:
             domains=dict(snap.domains.get(tenant, {})) if snap is not None else {},
             channels=dict(snap.channels.get(tenant, {})) if snap is not None else {},
         )
+
+    async def tenants_with(self, name: str) -> list[str]:
+        """The tenants that have a stored site called ``name`` (for the CLI's --site)."""
+        await self._fresh()
+        snap = self._snapshot
+        if snap is None:
+            return []
+        return sorted(tenant for tenant, sites in snap.sites.items() if name in sites)
 
     def changed(self) -> None:
         """A change was just made here: read the store again on the next request."""
@@ -235,7 +243,7 @@ class SiteRegistry:
                 await _close(pooled.links)
 
     def _build(self, record: SiteRecord) -> LinkService:
-        keyring = self._keyring()
+        keyring = self.keyring()
         if keyring is None:
             raise KeyringError(
                 f"the site {record.name}'s credentials cannot be read: "

@@ -94,6 +94,7 @@ class LinkOptions:
     redirect_url: str | None = None  # page an expired link shows instead of Wix's 403
     download_file_name: str | None = None
     inline: bool = False  # open in the browser instead of downloading
+    site: str | None = None  # a connected site's name (bot.sites); None: the usual choice
 
 
 @dataclass(frozen=True, slots=True)

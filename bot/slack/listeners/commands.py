@@ -25,6 +25,7 @@ from bot.slack.listeners import (
     user_id_of,
 )
 from bot.slack.listeners.history import history_command, wants_history
+from bot.slack.listeners.sites import sites_command, wants_sites
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
@@ -46,6 +47,9 @@ async def medialink_command(
 ) -> None:
     if wants_history(str(command.get("text") or "")):
         await history_command(ack, command, respond, client, context)
+        return
+    if wants_sites(str(command.get("text") or "")):
+        await sites_command(ack, command, client, context)
         return
     deps = deps_of(context)
     request = parse_command_text(str(command.get("text") or ""))
