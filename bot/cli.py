@@ -275,7 +275,7 @@ def links_to_json(results: Sequence[FileLinks], settings: Settings) -> dict[str,
                 "links": [{"asset_key": link.asset_key, "url": link.url} for link in result.links],
                 "expires_at": result.expires_at.isoformat() if result.expires_at else None,
                 "error": describe_error(result.error, settings) if result.error else None,
-                "site": result.site,
+                **({"site": result.site} if result.site is not None else {}),
             }
             for result in results
         ]
