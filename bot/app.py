@@ -19,7 +19,17 @@ from bot.dispatch import Dispatcher
 from bot.policy import AccessGate, Directory, build_policy
 from bot.services import Services
 from bot.slack.access import AccessControl
-from bot.slack.listeners import SlackDeps, actions, commands, find, history, home, shortcuts, views
+from bot.slack.listeners import (
+    SlackDeps,
+    actions,
+    commands,
+    find,
+    history,
+    home,
+    shortcuts,
+    sites,
+    views,
+)
 from bot.slack.listeners import workflow as workflow_steps
 from bot.slack.listeners.unfurls import register as register_unfurls
 from bot.slack.messages import SOMETHING_WENT_WRONG
@@ -70,6 +80,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         audit=audit,
         metrics=dispatcher.metrics,
         gate=gate,
+        sites=services.sites,
     )
     dispatcher.metrics.watch(services.links, audit)
     app.use(RequestContext(dispatcher, deps))
@@ -81,7 +92,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         report_listener_error(dispatcher, error, body, request)
 
     app.error(report_error)
-    for group in (commands, shortcuts, actions, views, history, home):
+    for group in (commands, shortcuts, actions, views, history, home, sites):
         group.register(app, dispatcher)
     workflow_steps.register(app, dispatcher)
     register_unfurls(app, dispatcher, unfurl=settings.medialink_unfurl)

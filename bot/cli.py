@@ -1,4 +1,4 @@
-"""The ``medialink`` command: parse, link, check, serve, audit.
+"""The ``medialink`` command: parse, link, check, serve, audit, sites, rotate-key, new-key.
 
 Exit codes: 0 all well, 1 some file or check failed, 2 bad input or settings.
 """
@@ -19,19 +19,23 @@ from typing import Any, TextIO
 from bot.audit import AuditEvent, AuditQuery, AuditUnavailable, Entry
 from bot.audit.events import Requester, link_events
 from bot.audit.export import write_csv, write_json, write_table
-from bot.audit.store import MAX_QUERY_LIMIT
+from bot.audit.store import MAX_QUERY_LIMIT, SqlAuditTrail
 from bot.audit.urls import database_password, shown_database_url
 from bot.config import Settings, SettingsError, load_settings
 from bot.durations import parse_duration
 from bot.logs import configure_logging
 from bot.policy import build_policy
 from bot.preflight import StartUpRefused, check_all, classify_wix_error, exit_code
-from bot.services import build_audit_trail, build_services
+from bot.services import build_audit_trail, build_services, wix_site
+from bot.sites.keys import Keyring, KeyringError, new_key
+from bot.sites.model import ENV_SITE_NAME, SiteChoiceError
+from bot.sites.registry import SiteRegistry
+from bot.sites.store import RotationReport, SiteStore, SiteStoreError
 from bot.wix.errors import BadRequestError, NotFoundError, WixError
 from bot.wix.found import FIND_TYPE_NAMES, FoundFiles
 from bot.wix.limits import MAX_SEARCH_PAGE_SIZE
 from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError
-from bot.wix.refs import ParseResult, parse_media_refs
+from bot.wix.refs import MediaRef, ParseResult, parse_media_refs
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +138,30 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--inline", action="store_true", help="open in the browser, not download")
     link.add_argument("--redirect", metavar="URL", help="https page an expired link shows")
     link.add_argument("--json", action="store_true", help="print JSON instead of text")
+    link.add_argument(
+        "--site", metavar="NAME", help="a connected site, by name (`medialink sites` lists them)"
+    )
+    link.add_argument(
+        "--team", metavar="TEAM_ID", help="whose site --site names, when several have one so named"
+    )
+
+    sites = commands.add_parser(
+        "sites",
+        help="list the connected Wix sites (never their keys)",
+        description="List the connected Wix sites: name, site ID, kind, domains, defaults.",
+    )
+    sites.add_argument("--team", metavar="TEAM_ID", help="only this workspace's")
+    sites.add_argument("--json", action="store_true", help="print JSON")
+    commands.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored site key with the first MEDIALINK_ENCRYPTION_KEY",
+        description=(
+            "Re-encrypt every connected site's stored credentials with the first key of "
+            "MEDIALINK_ENCRYPTION_KEY. Put the new key first, keep the old ones after it "
+            "until this has run; safe to run again."
+        ),
+    )
+    commands.add_parser("new-key", help="print a new key for MEDIALINK_ENCRYPTION_KEY")
 
     commands.add_parser(
         "check",
@@ -282,6 +310,7 @@ def links_to_json(results: Sequence[FileLinks], settings: Settings) -> dict[str,
                 "links": [{"asset_key": link.asset_key, "url": link.url} for link in result.links],
                 "expires_at": result.expires_at.isoformat() if result.expires_at else None,
                 "error": describe_error(result.error, settings) if result.error else None,
+                **({"site": result.site} if result.site is not None else {}),
             }
             for result in results
         ]
@@ -291,6 +320,8 @@ def links_to_json(results: Sequence[FileLinks], settings: Settings) -> dict[str,
 def _print_links(results: Sequence[FileLinks], settings: Settings, out: TextIO) -> None:
     for result in results:
         out.write(f"{result.display_name} ({result.file_id})\n")
+        if result.site is not None:
+            out.write(f"  site: {result.site}\n")
         if result.error is not None:
             out.write(f"  error: {describe_error(result.error, settings)}\n")
         for key in result.invalid_asset_keys:
@@ -316,7 +347,10 @@ async def _link(settings: Settings, args: argparse.Namespace, text: str, out: Te
     )
     services = build_services(settings)
     try:
-        results = await services.links.generate(parsed.refs, options)
+        if args.site is not None and services.sites is not None:
+            results = await _site_links(services.sites, args, parsed.refs, options)
+        else:
+            results = await services.links.generate(parsed.refs, options)
         # Recorded like Slack's links (entry "cli", no Slack user); aclose() writes them.
         services.audit.record(
             link_events(Requester(entry=Entry.CLI), results, asked_keys=options.asset_keys)
@@ -329,6 +363,33 @@ async def _link(settings: Settings, args: argparse.Namespace, text: str, out: Te
     else:
         _print_links(results, settings, out)
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
+async def _site_links(
+    registry: SiteRegistry,
+    args: argparse.Namespace,
+    refs: Sequence[MediaRef],
+    options: LinkOptions,
+) -> list[FileLinks]:
+    """Links from the site ``--site`` names (in ``--team``'s sites, or the one tenant
+    that has a site of that name)."""
+    name = str(args.site).strip().lower()
+    if name == ENV_SITE_NAME:
+        return await registry.env_links.generate(refs, options)
+    tenants = [args.team] if args.team else await registry.tenants_with(name)
+    if not tenants:
+        raise UsageError(f"no site named {name[:40]} is connected; `medialink sites` lists them")
+    if len(tenants) > 1:
+        raise UsageError(
+            f"several workspaces have a site named {name[:40]} ({', '.join(tenants[:10])}); "
+            "name one with --team"
+        )
+    try:
+        return await registry.generate(
+            refs, options, tenant=tenants[0], channel_id=None, site_name=name, requester=None
+        )
+    except SiteChoiceError as error:
+        raise UsageError(str(error).replace("`/medialink sites`", "Slack")) from None
 
 
 def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
@@ -504,6 +565,103 @@ def run_serve() -> int:
     return EXIT_OK
 
 
+# sites, rotate-key -------------------------------------------------------------------------
+
+
+def _sites_store(settings: Settings) -> tuple[SiteStore, SqlAuditTrail]:
+    audit = build_audit_trail(settings)
+    return SiteStore(settings.database_url.get_secret_value(), migrate=audit.migrate), audit
+
+
+async def _sites_rows(settings: Settings, team: str | None) -> list[dict[str, Any]]:
+    store, audit = _sites_store(settings)
+    try:
+        snap = await store.snapshot()
+    finally:
+        await store.aclose()
+        await audit.aclose()
+    rows: list[dict[str, Any]] = []
+    try:
+        env_site = wix_site(settings)
+    except SettingsError:
+        env_site = None
+    tenants = sorted(set(snap.sites) | set(snap.domains) | set(snap.channels))
+    if env_site is not None and team is None:
+        rows.append(
+            {"team": "*", "name": ENV_SITE_NAME, "site_id": env_site, "auth": "environment",
+             "domains": [], "default_in": []}
+        )  # fmt: skip
+    for tenant in tenants:
+        if team is not None and tenant != team:
+            continue
+        domains = snap.domains.get(tenant, {})
+        channels = snap.channels.get(tenant, {})
+        names = sorted(snap.sites.get(tenant, {}))
+        if ENV_SITE_NAME in set(domains.values()) | set(channels.values()):
+            names.insert(0, ENV_SITE_NAME)
+        for name in names:
+            record = snap.sites.get(tenant, {}).get(name)
+            rows.append(
+                {
+                    "team": tenant,
+                    "name": name,
+                    "site_id": record.site_id if record else env_site,
+                    "auth": record.auth_kind.value if record else "environment",
+                    "domains": sorted(d for d, owner in domains.items() if owner == name),
+                    "default_in": sorted(c for c, owner in channels.items() if owner == name),
+                }
+            )
+    return rows
+
+
+def run_sites(args: argparse.Namespace, out: TextIO) -> int:
+    """Every connected site (never a key), per workspace."""
+    settings = load_settings()
+    rows = asyncio.run(_sites_rows(settings, args.team))
+    if args.json:
+        json.dump({"sites": rows}, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    table = [["TEAM", "NAME", "SITE ID", "AUTH", "DOMAINS", "DEFAULT IN"]]
+    for row in rows:
+        table.append(
+            [
+                row["team"],
+                row["name"],
+                str(row["site_id"] or "-"),
+                row["auth"],
+                ",".join(row["domains"]) or "-",
+                ",".join(row["default_in"]) or "-",
+            ]
+        )
+    _table(table, out)
+    return EXIT_OK
+
+
+async def _rotate(settings: Settings) -> RotationReport:
+    key = settings.medialink_encryption_key
+    if key is None:
+        raise UsageError("MEDIALINK_ENCRYPTION_KEY is not set: there is no key to rotate to")
+    store, audit = _sites_store(settings)
+    try:
+        return await store.rotate(Keyring(key.get_secret_value()))
+    finally:
+        await store.aclose()
+        await audit.aclose()
+
+
+def run_rotate_key(out: TextIO) -> int:
+    report = asyncio.run(_rotate(load_settings()))
+    out.write(f"re-encrypted {report.rotated} stored site credentials with the first key\n")
+    if report.unreadable:
+        out.write(
+            f"{report.unreadable} could not be read with any key in MEDIALINK_ENCRYPTION_KEY: "
+            "put back the key they were stored with (after the first) and run this again\n"
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     stdin = stdin or sys.stdin
@@ -522,6 +680,14 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return run_audit(args, out)
         if args.command == "find":
             return run_find(args, out)
+
+        if args.command == "sites":
+            return run_sites(args, out)
+        if args.command == "rotate-key":
+            return run_rotate_key(out)
+        if args.command == "new-key":
+            out.write(new_key() + "\n")
+            return EXIT_OK
         return run_serve()
     except SettingsError as error:
         sys.stderr.write(f"{error}\nSee .env.example for every setting.\n")
@@ -529,7 +695,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     except StartUpRefused as refused:
         sys.stderr.write(f"{refused}\n")
         return EXIT_FAILED if refused.retry_later else EXIT_USAGE
-    except (UsageError, LinkOptionsError) as error:
+    except (UsageError, LinkOptionsError, KeyringError, SiteStoreError) as error:
         sys.stderr.write(f"medialink {args.command}: {error}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.audit.urls import DATABASE_URL_HELP, DEFAULT_DATABASE_URL, normalize_database_url
 from bot.durations import DURATION_HELP, WIX_MAX_EXPIRY, format_duration, parse_duration
 from bot.inputs import check_web_url
+from bot.sites.keys import check_key_list
 from bot.wix.limits import DEFAULT_BASE_URL
 from bot.wix.ratelimit import DEFAULT_LIMIT, DEFAULT_PERIOD
 
@@ -210,6 +211,10 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)  # may hold a password
     medialink_audit_retention: Retention = timedelta(days=365)
 
+    # Connected Wix sites (bot/sites): the Fernet keys their stored credentials are
+    # encrypted with, comma-separated; the first encrypts, every one decrypts.
+    medialink_encryption_key: OptionalSecret = None
+
     # Several replicas: Redis shares Wix's rate limit, the quotas and the OAuth token.
     redis_url: OptionalSecret = None  # may hold a password
     # Replicas expected; while Redis is unreachable each keeps to its share of the limit.
@@ -283,6 +288,22 @@ class Settings(BaseSettings):
         if scheme not in REDIS_SCHEMES:
             raise ValueError("not a Redis URL")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("medialink_encryption_key")
+    @classmethod
+    def _encryption_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        # Checked here so a bad key stops start-up, never the first stored site.
+        check_key_list(value.get_secret_value())
+        return value
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        """Whether MediaLink serves many workspaces through Slack's OAuth flow (the
+        three SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET settings)."""
+        names = ("slack_client_id", "slack_client_secret", "slack_state_secret")
+        return all(getattr(self, name, None) is not None for name in names)
 
     def rate_fallback_limit(self) -> int:
         """Each replica's share of WIX_RATE_LIMIT while Redis cannot be asked."""
@@ -456,6 +477,10 @@ _HINTS = {
         "unix:///path/to/redis.sock), or leave it unset for a single replica"
     ),
     "medialink_replicas": "use a whole number from 1 to 100: how many replicas you run",
+    "medialink_encryption_key": (
+        "use one or more comma-separated Fernet keys (each 44 characters of URL-safe "
+        "base64; make one with `medialink new-key`), the newest first"
+    ),
 }
 
 

@@ -17,6 +17,12 @@ from tests.fakes import slack as fake_slack
 from tests.fakes import wix as fake_wix
 from tests.slack.conftest import SIGNING_SECRET
 
+# MEDIALINK_ENCRYPTION_KEY values the sites tests use (old, new): never to be logged.
+SITE_KEYS = (
+    "mDOJdh9XWb3MwHzD6N0DwqJcmyr1T7y6lSR2KqSfPWc=",
+    "0X6w3DzjY3wX6F8sC1Q2n6gWv0vUe0m7wAfGJt8m7bE=",
+)
+
 # The credentials every test uses; `medialink serve` passes its own to configure_logging.
 SUITE_SECRETS: Mapping[str, str] = {
     "the signing secret": SIGNING_SECRET,
@@ -24,6 +30,8 @@ SUITE_SECRETS: Mapping[str, str] = {
     "the app-level token": fake_slack.APP_TOKEN,
     "the Wix API key": fake_wix.FakeWix.API_KEY,
     "the Wix app secret": fake_wix.FakeWix.CLIENT_SECRET,
+    "the old sites encryption key": SITE_KEYS[0],
+    "the new sites encryption key": SITE_KEYS[1],
 }
 
 

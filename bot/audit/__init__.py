@@ -25,8 +25,8 @@ class Entry(StrEnum):
     WORKFLOW = "workflow"  # the Workflow Builder step
     # "Get a download link" under an unfurled Wix URL: a button, so labelled as one.
     UNFURL_BUTTON = "button:unfurl"
-
     FIND = "find"  # links made from /medialink find's results (what was searched is not kept)
+    SITES = "sites"  # an admin's change to the connected Wix sites (bot/sites)
 
     @staticmethod
     def button(name: str) -> str:
@@ -38,6 +38,14 @@ class Outcome(StrEnum):
 
     OK = "ok"
     REFUSED = "refused"
+    # Changes to the connected Wix sites (``Entry.SITES``); the reason names the site,
+    # never its key.
+    SITE_ADDED = "site_added"
+    SITE_TESTED = "site_tested"
+    SITE_RENAMED = "site_renamed"
+    SITE_REMOVED = "site_removed"
+    SITE_DOMAINS = "site_domains"
+    SITE_DEFAULT = "site_default"
 
 
 @dataclass(frozen=True, slots=True)

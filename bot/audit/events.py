@@ -35,6 +35,8 @@ class Requester:
     enterprise_id: str | None = None
     channel_id: str | None = None
     request_id: str | None = None  # the Slack request (as in the logs), when there is one
+    # Whose sites serve the request (bot.tenancy.tenant_of); None outside Slack.
+    tenant: str | None = None
 
 
 def link_events(

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from bot.durations import parse_duration
 from bot.inputs import MAX_FILE_NAME_LENGTH, MAX_URL_LENGTH, file_name_problem, web_url_problem
+from bot.sites.model import ENV_SITE_NAME, SiteInputError, check_name
 from bot.wix.limits import MAX_ASSET_KEY_LENGTH
 from bot.wix.links import MAX_RENDITIONS, ORIGINAL, LinkOptions
 
@@ -30,6 +31,7 @@ _ASSETS = "assets"
 _NAME = "name"
 _INLINE = "inline"
 _REDIRECT = "redirect"
+_SITE = "site"
 _ALIASES = {
     "expires": _EXPIRES,
     "expire": _EXPIRES,
@@ -42,8 +44,9 @@ _ALIASES = {
     "filename": _NAME,
     "inline": _INLINE,
     "redirect": _REDIRECT,
+    "site": _SITE,
 }
-_KNOWN = "expires, assets, name, inline, redirect"
+_KNOWN = "expires, assets, name, inline, redirect, site"
 
 # Words, where a quoted value or a Slack <link|label> counts as part of one word; an
 # opening mark with no closing one is an ordinary character (see _split_words).
@@ -169,12 +172,20 @@ def _build_options(values: dict[str, str]) -> tuple[LinkOptions, list[str]]:
                 f"{MAX_REDIRECT_LENGTH} characters, for example redirect=https://example.com/expired"
             )
             redirect = None
+    site: str | None = None
+    if _SITE in values:
+        try:
+            wanted = values[_SITE].strip().lower()
+            site = ENV_SITE_NAME if wanted == ENV_SITE_NAME else check_name(wanted, "site")
+        except SiteInputError as error:
+            problems.append(f"site: {_mrkdwn_safe(str(error))}")
     options = LinkOptions(
         expires_in=expires_in,
         asset_keys=asset_keys,
         redirect_url=redirect,
         download_file_name=name,
         inline=_INLINE in values,
+        site=site,
     )
     return options, problems
 
@@ -297,6 +308,7 @@ def _example(key: str) -> str:
         _ASSETS: "assets=src,720p.mp4",
         _NAME: "name=contract.pdf",
         _REDIRECT: "redirect=https://example.com/expired",
+        _SITE: "site=acme-shop",
     }.get(key, key)
 
 

@@ -121,6 +121,7 @@ class LinkOptions:
     redirect_url: str | None = None  # page an expired link shows instead of Wix's 403
     download_file_name: str | None = None
     inline: bool = False  # open in the browser instead of downloading
+    site: str | None = None  # a connected site's name (bot.sites); None: the usual choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,10 @@ class FileLinks:
     # refused (INVALID_ASSET_KEY). When none of the keys asked for could be had, the
     # service falls back to the original, so links may still be set.
     invalid_asset_keys: tuple[str, ...] = ()
+    # The connected Wix site the links come from (bot.sites), by name; None: not known.
+    site: str | None = None
+    # The site asked first, when the file was not there and was found on ``site``.
+    not_on: str | None = None
 
     @property
     def file_id(self) -> str:

@@ -843,6 +843,7 @@ class FakeSlack:
         self._response_urls: dict[str, ResponseUrl] = {}
         self._messages: dict[str, Message] = {}
         self._views: dict[str, Json] = {}
+        self.view_updates: list[Json] = []  # views.update: each view as it became, in order
         self._published: list[tuple[str, Json]] = []  # views.publish: (user, view), in order
         self._executions: dict[str, FunctionExecution] = {}  # workflow steps, by ID
 
@@ -1445,6 +1446,36 @@ class FakeSlack:
             self._views[view_id] = opened
         return {"ok": True, "view": opened}
 
+    def _views_update(self, args: Json) -> Json:
+        """views.update by ``view_id`` (docs/slack.md, Modals): the view must have been
+        opened here; ``hash``, when given, must be the current one."""
+        view_id = args.get("view_id")
+        with self._lock:
+            current = self._views.get(view_id) if isinstance(view_id, str) else None
+        if current is None:
+            return {"ok": False, "error": "not_found"}
+        given_hash = args.get("hash")
+        if given_hash is not None and given_hash != current.get("hash"):
+            return {"ok": False, "error": "hash_conflict"}
+        view = args.get("view")
+        errors = modal_errors(view)
+        if errors:
+            return _invalid_arguments(errors)
+        assert isinstance(view, dict)
+        updated: Json = {
+            **current,
+            "private_metadata": "",
+            "callback_id": "",
+            **view,
+            "id": current["id"],
+            "hash": f"{int(self.now())}.{uuid.uuid4().hex[:8]}",
+            "state": {"values": {}},
+        }
+        with self._lock:
+            self._views[str(view_id)] = updated
+            self.view_updates.append(updated)
+        return {"ok": True, "view": updated}
+
     def _views_publish(self, args: Json) -> Json:
         user = args.get("user_id")
         if not isinstance(user, str) or not user:
@@ -1866,6 +1897,7 @@ _HANDLERS: dict[str, Callable[[FakeSlack, Json], Json]] = {
     "chat.postEphemeral": FakeSlack._post_ephemeral,
     "conversations.open": FakeSlack._conversations_open,
     "views.open": FakeSlack._views_open,
+    "views.update": FakeSlack._views_update,
     "users.info": FakeSlack._users_info,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "views.publish": FakeSlack._views_publish,

@@ -38,6 +38,12 @@ answers with the documented shapes. Choices where Wix's behaviour is UNCONFIRMED
   root is served (the trash and visitor uploads are empty).
 - ``generate-video-stream-url`` answers for videos only (400 otherwise); the expiry must
   be 60-1440 (default 1440) and is recorded for private videos only.
+
+- Several sites: ``add_site()`` hosts another site ID with its own API key (and, with
+  ``app=True``, its own app instance) and its own files (``add_file(site=…)``), all on
+  one server, told apart by ``wix-site-id`` (or the token's instance). A key used on a
+  site it does not belong to gets the wrong-site 403 above; a key made with
+  ``permissions="read"`` gets the missing-permission 403 on the generate* calls.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ OAUTH_TOKEN: Final = "/oauth2/token"
 
 _INVALID_JSON: Final = object()
 _PAYLOAD: Final = web.RequestKey("payload", object)
+_SITE: Final = web.RequestKey("site", str)
 
 TOKEN_LIFETIME: Final = 14_400  # "Always 14400 (4 hours)" (docs/wix.md, OAuth client credentials)
 DEFAULT_EXPIRATION_MINUTES: Final = 600
@@ -154,6 +161,7 @@ class RecordedRequest:
     request_id: str
     finished: float | None = None
     status: int | None = None  # None if the connection was dropped or the client went away
+    site: str | None = None  # the site the call acted on, once authenticated
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,12 @@ class FakeWix:
         self.tokens_issued = 0
         self._in_flight = 0
         self.max_in_flight = 0
+        # More sites on the same server: site ID → its files; API key → (site, permissions);
+        # app instance → site; OAuth token → site.
+        self._site_files: dict[str, dict[str, _File]] = {self.SITE_ID: self._files}
+        self._site_keys: dict[str, tuple[str, Literal["manage", "read"]]] = {}
+        self._instances: dict[str, str] = {self.INSTANCE_ID: self.SITE_ID}
+        self._token_sites: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -448,6 +462,38 @@ class FakeWix:
             self._files[file_id] = record
         return file_id
 
+    def add_site(
+        self,
+        site_id: str | None = None,
+        *,
+        permissions: Literal["manage", "read"] = "manage",
+    ) -> tuple[str, str, str]:
+        """Host another site: ``(site ID, its API key, its app instance ID)``.
+
+        The key and the instance act on that site only; the key is registered among the
+        secrets the suite's log check looks for."""
+        site_id = site_id or str(uuid.uuid4())
+        api_key = f"IST.fake-site-key-{secrets.token_urlsafe(18)}"
+        instance_id = str(uuid.uuid4())
+        issued_secrets.append(api_key)
+        with self._lock:
+            self._site_files.setdefault(site_id, {})
+            self._site_keys[api_key] = (site_id, permissions)
+            self._instances[instance_id] = site_id
+        return site_id, api_key, instance_id
+
+    def add_site_file(self, site_id: str, *, kind: Kind = "image", **kwargs: object) -> str:
+        """``add_file`` on another site (``add_site``); returns the file ID."""
+        file_id = self.add_file(kind=kind, **kwargs)  # type: ignore[arg-type]
+        with self._lock:
+            record = self._files.pop(file_id)
+            self._site_files[site_id][file_id] = record
+        return file_id
+
+    def requests_for_site(self, site_id: str) -> list[RecordedRequest]:
+        """The API calls that acted on ``site_id``."""
+        return [r for r in self.requests if r.site == site_id]
+
     def descriptor(self, file_id: str) -> dict[str, object]:
         """The FileDescriptor JSON the fake serves for ``file_id``."""
         with self._lock:
@@ -497,6 +543,7 @@ class FakeWix:
                 response = await handler(request)
             response.headers["x-wix-request-id"] = record.request_id
             record.status = response.status
+            record.site = request.get(_SITE)
             if fault is not None and (fault.pad_bytes or fault.drip_interval):
                 response = await _reshape(request, response, fault)
         finally:
@@ -533,9 +580,39 @@ class FakeWix:
         return route(request, payload)
 
     def _authenticate(self, request: web.Request) -> web.Response | None:
+        denied = self._authenticate_site(request)
+        if denied is None:
+            request[_SITE] = request.get(_SITE) or self.SITE_ID
+        return denied
+
+    def _authenticate_site(self, request: web.Request) -> web.Response | None:
         auth = request.headers.get("Authorization", "")
         if not auth:
             return _error(401, "Missing Authorization header", "UNAUTHENTICATED")
+        with self._lock:
+            other = self._site_keys.get(auth)
+        if other is not None:
+            site = request.headers.get("wix-site-id")
+            if not site:
+                return _error(
+                    401,
+                    "wix-site-id or wix-account-id header is required with an API key",
+                    "UNAUTHENTICATED",
+                )
+            if site != other[0]:
+                return _error(403, "The API key has no access to this site", "PERMISSION_DENIED")
+            request[_SITE] = site
+            if other[1] == "read" and request.path in (
+                GENERATE_FILE_DOWNLOAD_URL,
+                GENERATE_FILES_DOWNLOAD_URL,
+            ):
+                return _error(
+                    403,
+                    "Permission denied",
+                    "PERMISSION_DENIED",
+                    description="Missing permission MEDIA.SITE_MEDIA_FILES_DOWNLOAD_URL",
+                )
+            return None
         if auth == self.API_KEY:
             site = request.headers.get("wix-site-id")
             if not site:
@@ -553,6 +630,7 @@ class FakeWix:
             return _error(401, "API keys are sent without the Bearer prefix", "UNAUTHENTICATED")
         with self._lock:
             if token in self._tokens:
+                request[_SITE] = self._token_sites.get(token, self.SITE_ID)
                 return None
             expired = token in self._expired_tokens
         if expired:
@@ -569,11 +647,14 @@ class FakeWix:
             )
         return None
 
-    def _lookup(self, raw_ids: Sequence[str]) -> tuple[list[_File], web.Response | None]:
+    def _lookup(
+        self, raw_ids: Sequence[str], site: str | None = None
+    ) -> tuple[list[_File], web.Response | None]:
         found, missing = [], []
         with self._lock:
+            files = self._site_files.get(site or self.SITE_ID, {})
             for raw in raw_ids:
-                record = self._files.get(_resolve_file_id(raw))
+                record = files.get(_resolve_file_id(raw))
                 if record is None:
                     missing.append(raw)
                 else:
@@ -604,10 +685,13 @@ class FakeWix:
             self.CLIENT_SECRET
         ):
             return _ietf(401, "invalid_client", "Invalid app id or app secret")
-        if body.get("instance_id") != self.INSTANCE_ID:
+        with self._lock:
+            site = self._instances.get(str(body.get("instance_id")))
+        if site is None:
             return _ietf(400, "invalid_request", "Unknown app instance")
         token = f"OAUTH2.fake-{secrets.token_urlsafe(24)}"
         with self._lock:
+            self._token_sites[token] = site
             self._tokens.add(token)
             self.tokens_issued += 1
         issued_secrets.append(token)
@@ -656,7 +740,7 @@ class FakeWix:
         redirect = body.get("expirationRedirectUrl")
         if redirect is not None and not isinstance(redirect, str):
             return _violation("expirationRedirectUrl", "must be a URL", violated_rule="FORMAT")
-        found, missing = self._lookup([file_id])
+        found, missing = self._lookup([file_id], request.get(_SITE))
         if missing is not None:
             return missing
         record = found[0]
@@ -697,7 +781,7 @@ class FakeWix:
         file_id = request.query.get("fileId")
         if not file_id:
             return _violation("fileId", "must not be empty", violated_rule="REQUIRED_FIELD")
-        found, missing = self._lookup([file_id])
+        found, missing = self._lookup([file_id], request.get(_SITE))
         if missing is not None:
             return missing
         return web.json_response({"file": found[0].descriptor})
@@ -709,7 +793,7 @@ class FakeWix:
         if problem is not None:
             return problem
         assert isinstance(ids, list)
-        found, missing = self._lookup(ids)
+        found, missing = self._lookup(ids, request.get(_SITE))
         if missing is not None:
             return missing
         return web.json_response({"files": [r.descriptor for r in found]})
@@ -724,7 +808,7 @@ class FakeWix:
         if problem is not None:
             return problem
         assert isinstance(ids, list)
-        _, missing = self._lookup(ids)
+        _, missing = self._lookup(ids, request.get(_SITE))
         if missing is not None:
             return missing
         archive_id = secrets.token_hex(16)

@@ -25,9 +25,12 @@ from bot.durations import whole_minutes
 from bot.logs import request_id_var
 from bot.metrics import BUSY, QUOTA, Metrics
 from bot.policy import AccessGate, AccessPolicy
+from bot.sites.model import SiteChoiceError
+from bot.sites.registry import NO_SITE, SiteRegistry
 from bot.slack.button_state import LinkState
 from bot.slack.messages import describe_error
 from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
+from bot.tenancy import tenant_of
 from bot.wix.errors import WixError
 from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
@@ -55,6 +58,8 @@ class SlackDeps:
     gate: AccessGate | None = None
     # Workflow step executions already taken on (bounded in bot.slack.listeners.workflow).
     recent_steps: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    # The connected Wix sites (bot/sites); None: every link from the environment's site.
+    sites: SiteRegistry | None = None
 
     @property
     def max_expiry(self) -> timedelta:
@@ -99,6 +104,44 @@ def requester_of(context: Mapping[str, Any], entry: str) -> Requester:
         enterprise_id=_text(context.get("enterprise_id")),
         channel_id=_text(context.get("channel_id")),
         request_id=request_id_var.get(),
+        tenant=tenant_of_context(context),
+    )
+
+
+def tenant_of_context(context: Mapping[str, Any]) -> str | None:
+    """The tenant whose sites serve this request: the installation that serves it (the
+    bot token's workspace in single-workspace mode), else the payload's workspace."""
+    authorized = context.get("authorize_result")
+    team = getattr(authorized, "team_id", None) or context.get("team_id")
+    enterprise = getattr(authorized, "enterprise_id", None) or context.get("enterprise_id")
+    try:
+        return tenant_of(
+            _text(team),
+            _text(enterprise),
+            enterprise_install=bool(context.get("is_enterprise_install")),
+        )
+    except ValueError:
+        return None
+
+
+async def _generate(
+    deps: SlackDeps, requester: Requester, refs: Sequence[MediaRef], options: LinkOptions
+) -> list[FileLinks]:
+    private_ok = deps.policy.may_link_private(requester.user_id)
+    if deps.sites is None:
+        return await deps.links.generate(
+            refs, options, requester=requester.user_id, private_files_allowed=private_ok
+        )
+    if requester.tenant is None:  # a payload naming no workspace is served for none
+        raise SiteChoiceError(NO_SITE)
+    return await deps.sites.generate(
+        refs,
+        options,
+        tenant=requester.tenant,
+        channel_id=requester.channel_id,
+        site_name=options.site,
+        requester=requester.user_id,
+        private_files_allowed=private_ok,
     )
 
 
@@ -109,15 +152,10 @@ async def make_links(
     request MediaLink takes on no more work for (the member's quota, or too much under
     way) is recorded as refused and ``WixBusyError`` raised."""
     try:
-        results = await deps.links.generate(
-            refs,
-            options,
-            requester=requester.user_id,
-            private_files_allowed=deps.policy.may_link_private(requester.user_id),
-        )
+        results = await _generate(deps, requester, refs, options)
     except WixBusyError as busy:
         deps.audit.record([refusal_event(requester, str(busy))])
-        if deps.metrics is not None:
+        if deps.metrics is not None and not isinstance(busy, SiteChoiceError):
             deps.metrics.refused(QUOTA if isinstance(busy, FileQuotaError) else BUSY)
         raise
     deps.audit.record(link_events(requester, results, asked_keys=options.asset_keys))

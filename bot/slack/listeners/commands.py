@@ -33,6 +33,7 @@ from bot.slack.listeners import (
 )
 from bot.slack.listeners.find import find_command
 from bot.slack.listeners.history import history_command, wants_history
+from bot.slack.listeners.sites import sites_command, wants_sites
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
@@ -59,6 +60,9 @@ async def medialink_command(
         return
     if wants_find(text):
         await find_command(ack, command, respond, client, context)
+        return
+    if wants_sites(text):
+        await sites_command(ack, command, client, context)
         return
     if not text.strip():
         await ack_with(ack, render_notice(USAGE))

@@ -38,7 +38,7 @@ from bot.audit.events import Requester, refusal_event
 from bot.durations import parse_duration
 from bot.logs import request_id_var
 from bot.policy import Asker, Refusal
-from bot.slack.listeners import SlackDeps, checked_options, make_links
+from bot.slack.listeners import SlackDeps, checked_options, make_links, tenant_of_context
 from bot.slack.messages import (
     asset_label,
     describe_error,
@@ -161,6 +161,7 @@ async def _links_for(
         team_id=context.team_id,
         enterprise_id=context.enterprise_id,
         request_id=request_id_var.get(),
+        tenant=tenant_of_context(context),
     )
     await _check_access(deps, requester, context)
     options = _options(deps, inputs)

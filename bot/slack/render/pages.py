@@ -145,13 +145,37 @@ def _render_page(
     return _Page(results, blocks, state_dropped)
 
 
+MAX_SITES_NAMED = 10  # in one intro line: its text stays far below Block Kit's cap
+
+
+def sites_note(results: Sequence[FileLinks]) -> str:
+    """ " From Wix site `acme`." and where a file was found instead: every reply names
+    the connected site (bot.sites) its links come from; nothing when none is known."""
+    names = list(dict.fromkeys(result.site for result in results if result.site))
+    if not names:
+        return ""
+    shown = ", ".join(f"`{name}`" for name in names[:MAX_SITES_NAMED])
+    if len(names) > MAX_SITES_NAMED:
+        shown += f" and {len(names) - MAX_SITES_NAMED} more"
+    note = f" From Wix site{'s' if len(names) > 1 else ''} {shown}."
+    moved: dict[tuple[str, str], int] = {}
+    for result in results:
+        if result.not_on and result.site:
+            key = (result.not_on, result.site)
+            moved[key] = moved.get(key, 0) + 1
+    for (not_on, found_on), files in list(moved.items())[:MAX_SITES_NAMED]:
+        what = "1 file was" if files == 1 else f"{files} files were"
+        note += f" {what} not on `{not_on}` and found on `{found_on}`."
+    return note
+
+
 def _page_message(
     page: _Page, number: int, pages: int, total_files: int, layout: Layout
 ) -> Message:
     what = count(total_files)
     if pages > 1:
         what = f"{what} (part {number} of {pages}: {count(len(page.results))})"
-    intro = layout.intro.format(what=what)
+    intro = layout.intro.format(what=what) + sites_note(page.results)
     if page.state_dropped:
         intro += _STATE_DROPPED
     blocks = [context(intro, block_id="medialink_intro"), *page.blocks]
