@@ -19,7 +19,16 @@ from bot.dispatch import Dispatcher
 from bot.policy import AccessGate, Directory, build_policy
 from bot.services import Services
 from bot.slack.access import AccessControl
-from bot.slack.listeners import SlackDeps, actions, commands, history, home, shortcuts, views
+from bot.slack.listeners import (
+    SlackDeps,
+    actions,
+    commands,
+    history,
+    home,
+    picker,
+    shortcuts,
+    views,
+)
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
 from bot.slack.web_api import build_web_client
@@ -75,6 +84,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     app.error(report_error)
     for group in (commands, shortcuts, actions, views, history, home):
         group.register(app, dispatcher)
+    picker.register(app, dispatcher)  # the form's type-ahead file picker
     return app
 
 

@@ -299,7 +299,10 @@ class Dispatcher:
                 if arrival is not None:
                     arrival.outcome = RequestOutcome.BUSY
                 self.metrics.refused(BUSY_REASON)
-                await ack(text=self.busy_text)
+                if ack.request.body.get("type") == "block_suggestion":
+                    await ack(options=[])  # an options answer cannot carry a text
+                else:
+                    await ack(text=self.busy_text)
                 return None
             work = ack.work = asyncio.create_task(self._run_to_the_end(listener, kwargs, ack))
             self._running.add(work)
