@@ -132,6 +132,18 @@ async def test_a_long_name_is_clipped_so_type_and_size_still_show(
     assert text.endswith("… · document · 1000 B")
 
 
+async def test_a_file_whose_id_cannot_be_an_option_value_is_left_out(
+    medialink: MediaLink, fake_wix: FakeWix, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    too_long = "abcdef_" + "0" * 150 + ".pdf"  # Wix allows 1000 characters, Slack 150
+    fake_wix.add_file(too_long, kind="document", display_name="minutes long.pdf")
+    fits = fake_wix.add_file(kind="document", display_name="minutes short.pdf")
+    options, _ = await suggest(medialink, "minutes")
+    assert values(options) == [fits]
+    assert "left out 1 file" in caplog.text
+
+
 async def test_fewer_characters_than_the_minimum_ask_wix_nothing(
     medialink: MediaLink, fake_wix: FakeWix
 ) -> None:
