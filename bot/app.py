@@ -23,6 +23,7 @@ from bot.slack.listeners import (
     SlackDeps,
     actions,
     commands,
+    find,
     history,
     home,
     picker,
@@ -84,6 +85,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     app.error(report_error)
     for group in (commands, shortcuts, actions, views, history, home):
         group.register(app, dispatcher)
+    find.register(app, dispatcher)  # /medialink find's result buttons
     picker.register(app, dispatcher)  # the form's type-ahead file picker
     return app
 

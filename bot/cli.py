@@ -28,6 +28,8 @@ from bot.policy import build_policy
 from bot.preflight import StartUpRefused, check_all, classify_wix_error, exit_code
 from bot.services import build_audit_trail, build_services
 from bot.wix.errors import BadRequestError, NotFoundError, WixError
+from bot.wix.found import FIND_TYPE_NAMES, FoundFiles
+from bot.wix.limits import MAX_SEARCH_PAGE_SIZE
 from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError
 from bot.wix.refs import ParseResult, parse_media_refs
 
@@ -87,6 +89,16 @@ def _limit_arg(text: str) -> int:
     return int(text)
 
 
+def _find_limit_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_SEARCH_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"give 1 to {MAX_SEARCH_PAGE_SIZE}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="medialink",
@@ -132,6 +144,29 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands.add_parser("serve", help="run the Slack app")
+
+    find = commands.add_parser(
+        "find",
+        help="find files in the Wix Media Manager by name",
+        description=(
+            "Find files in the Wix Media Manager whose name (or type, or labels) matches "
+            "WORDS; best matches first. --cursor CURSOR gets the next page."
+        ),
+    )
+    find.add_argument("words", nargs="+", metavar="WORDS")
+    find.add_argument("--type", choices=sorted(FIND_TYPE_NAMES), help="only this kind of file")
+    privacy = find.add_mutually_exclusive_group()
+    privacy.add_argument("--private", action="store_true", help="private files only")
+    privacy.add_argument("--public", action="store_true", help="public files only")
+    find.add_argument(
+        "--limit",
+        type=_find_limit_arg,
+        default=DEFAULT_CLI_FIND_LIMIT,
+        metavar="N",
+        help=f"files a page, 1 to {MAX_SEARCH_PAGE_SIZE} (default {DEFAULT_CLI_FIND_LIMIT})",
+    )
+    find.add_argument("--cursor", metavar="CURSOR", help="a next_cursor from an earlier page")
+    find.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     audit = commands.add_parser(
         "audit",
@@ -305,6 +340,80 @@ def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     return asyncio.run(_link(settings, args, text, out))
 
 
+# find -------------------------------------------------------------------------------------
+
+DEFAULT_CLI_FIND_LIMIT = 20
+
+
+def found_to_json(found: FoundFiles) -> dict[str, Any]:
+    return {
+        "files": [
+            {
+                "file_id": file.file_id,
+                "name": file.name,
+                "media_type": str(file.media_type),
+                "size_bytes": file.size_bytes,
+                "private": file.private,
+                "updated_at": file.updated_at.isoformat() if file.updated_at else None,
+            }
+            for file in found.files
+        ],
+        "next_cursor": found.next_cursor,
+    }
+
+
+def _print_found(found: FoundFiles, out: TextIO) -> None:
+    if not found.files:
+        out.write("No files match.\n")
+        return
+    rows = [["NAME", "TYPE", "SIZE", "PRIVATE", "UPDATED", "FILE ID"]]
+    rows += [
+        [
+            _short(" ".join(file.name.split()), 50),
+            str(file.media_type),
+            str(file.size_bytes) if file.size_bytes is not None else "-",
+            "yes" if file.private else "no",
+            f"{file.updated_at:%Y-%m-%d %H:%M}" if file.updated_at else "-",
+            file.file_id,
+        ]
+        for file in found.files
+    ]
+    _table(rows, out)
+    if found.next_cursor is not None:
+        out.write(f"more: medialink find ... --cursor {found.next_cursor}\n")
+
+
+async def _find(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    private = True if args.private else False if args.public else None
+    services = build_services(settings)
+    try:
+        # The operator's own search: no member quota (like `link`), and nothing recorded.
+        found = await services.links.find_files(
+            " ".join(args.words),
+            media_types=() if args.type is None else (FIND_TYPE_NAMES[args.type],),
+            private=private,
+            limit=args.limit,
+            cursor=args.cursor,
+        )
+    except WixError as error:
+        sys.stderr.write(f"medialink find: {describe_error(error, settings)}\n")
+        return EXIT_FAILED
+    finally:
+        await services.aclose()
+    if args.json:
+        json.dump(found_to_json(found), out, indent=2)
+        out.write("\n")
+    else:
+        _print_found(found, out)
+    return EXIT_OK
+
+
+def run_find(args: argparse.Namespace, out: TextIO) -> int:
+    settings = load_settings()
+    settings.wix_credentials()
+    return asyncio.run(_find(settings, args, out))
+
+
 # check ------------------------------------------------------------------------------------
 
 
@@ -411,6 +520,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return run_check(out)
         if args.command == "audit":
             return run_audit(args, out)
+        if args.command == "find":
+            return run_find(args, out)
         return run_serve()
     except SettingsError as error:
         sys.stderr.write(f"{error}\nSee .env.example for every setting.\n")

@@ -43,6 +43,7 @@ class EntryPoint(StrEnum):
     HISTORY = "history"
     EVENT = "event"  # the App Home and any other event
     CLI = "cli"
+    FIND = "find"  # links made from /medialink find's results
     UNKNOWN = "unknown"  # not verified, or not a payload MediaLink knows
 
 
@@ -69,6 +70,8 @@ WIX_ENDPOINTS: Final[Mapping[str, str]] = {
     "/site-media/v1/files/generate-download-url": "generate_files_download_url",
     "/site-media/v1/files/get-file-by-id": "get_file",
     "/site-media/v1/files/get-files": "get_files",
+    "/site-media/v1/files/search": "search_files",
+    "/site-media/v1/files/generate-video-stream-url": "generate_video_stream_url",
 }
 OTHER: Final = "other"
 # A status is its code when MediaLink treats it specially, else its class.

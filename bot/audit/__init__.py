@@ -22,6 +22,7 @@ class Entry(StrEnum):
     GLOBAL_SHORTCUT = "global_shortcut"  # the form's submission
     HISTORY = "history"
     CLI = "cli"
+    FIND = "find"  # links made from /medialink find's results (what was searched is not kept)
 
     @staticmethod
     def button(name: str) -> str:

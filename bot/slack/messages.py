@@ -120,6 +120,8 @@ USAGE = "\n".join(
         "• Or the *Get download links* shortcut on a message with Wix links,",
         "   or the *Wix download links* shortcut, which opens a form.",
         f"• `{COMMAND} history`: your last 20 links, each with a Regenerate button",
+        f"• `{COMMAND} find <words> [type=video|image|audio|document] [private|public]`:"
+        " find files by name and get links to them in two clicks",
         "",
         "*Options* (any order)",
         f"• `expires=2h` (also `--expires 2h`): how long the links work: {DURATION_HELP}",
@@ -287,3 +289,52 @@ def _ask_admins(admins: Sequence[str]) -> str:
         return ""
     more = f" and {len(admins) - len(named)} more" if len(admins) > len(named) else ""
     return f" (ask {', '.join(named)}{more})"
+
+
+# --- /medialink find ----------------------------------------------------------------------
+
+FIND_USAGE = "\n".join(
+    [
+        f"`{COMMAND} find <words>` finds files in the Wix Media Manager by name and shows the"
+        " best matches, each with a *Get link* button; tick several and press"
+        " *Get links for selected* to link them together. Videos also offer a *Stream* link.",
+        "• `type=video` (or `image`, `audio`, `document`): only that kind of file",
+        "• `private` or `public`: only private or only public files",
+        "• the link options (`expires=2h`, `assets=…`, `name=…`, `inline`, `redirect=…`)"
+        " apply to the links made from the results",
+        f"Example: `{COMMAND} find signed contract type=document expires=1d`",
+    ]
+)
+PRIVATE_SEARCH_REFUSED = (
+    "you may not link private files here, so find shows public files only; leave out private"
+)
+WIX_BUSY_SEARCH = "Wix is busy right now, so nothing was searched. Try again in a moment."
+SEARCH_FAILED = "Wix could not search the Media Manager just now. Try again in a moment."
+PICK_FILES_FIRST = "Tick the files you want first, then press *Get links for selected*."
+STREAM_VIDEOS_ONLY = "Only videos can be streamed."
+
+
+def find_problems(problems: Sequence[str]) -> str:
+    """The problems with a ``find`` command, and how to write one."""
+    shown = "\n".join(f"• {_sentence(problem)}" for problem in problems[:MAX_PROBLEMS_SHOWN])
+    return f"I could not search for that:\n{shown}\n\n{FIND_USAGE}"
+
+
+def describe_search_error(error: BaseException) -> str:
+    """A sentence for a person about why a search (or a stream link) failed."""
+    if isinstance(
+        error,
+        FileQuotaError
+        | WixBusyError
+        | LinkOptionsError
+        | PermissionDeniedError
+        | AuthenticationError
+        | WixUnreachableError
+        | PreconditionFailedError
+        | PrivateFileRefusedError
+        | NotFoundError,
+    ):
+        return describe_error(error)
+    if is_busy(error):
+        return WIX_BUSY_SEARCH
+    return SEARCH_FAILED

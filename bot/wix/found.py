@@ -25,6 +25,13 @@ SEARCH_MEDIA_TYPES: Final[dict[MediaType, SearchMediaType]] = {
     MediaType.VECTOR: "VECTOR",
     MediaType.ARCHIVE: "ARCHIVE",
 }
+# What people type to narrow a search (`/medialink find … type=video`, `--type video`).
+FIND_TYPE_NAMES: Final[dict[str, MediaType]] = {
+    "video": MediaType.VIDEO,
+    "image": MediaType.IMAGE,
+    "audio": MediaType.AUDIO,
+    "document": MediaType.DOCUMENT,
+}
 _FROM_WIX: Final[dict[str, MediaType]] = {name: kind for kind, name in SEARCH_MEDIA_TYPES.items()}
 
 # Public image URLs are Wix's static host (docs/wix.md, Finding files); a thumbnail is

@@ -288,6 +288,8 @@ class _BlockKitChecker:
             self.plain_text_input(element, path)
         elif kind == "image" and context == "section":
             self.image_element(element, path)
+        elif kind == "checkboxes":
+            self.checkboxes(element, path)
         else:
             self.fail(f"{path}/type", f"unsupported element type in {context}")
 
@@ -430,6 +432,28 @@ class _BlockKitChecker:
             value = element.get(key)
             if value is not None and (not isinstance(value, int) or not low <= value <= 3000):
                 self.fail(f"{path}/{key}", f"must be an integer from {low} to 3000")
+
+    def checkboxes(self, element: Json, path: str) -> None:
+        """Checkboxes: 1 to 10 options whose text may be mrkdwn (Block Kit, Checkboxes)."""
+        self.keys(
+            element,
+            path,
+            frozenset(
+                {"type", "action_id", "options", "initial_options", "confirm", "focus_on_load"}
+            ),
+        )
+        options = element.get("options")
+        if not isinstance(options, list) or not 1 <= len(options) <= 10:
+            self.fail(f"{path}/options", "must have 1 to 10 items")
+            return
+        for index, option in enumerate(options):
+            item = f"{path}/options/{index}"
+            if not isinstance(option, dict):
+                self.fail(item, "must be an object")
+                continue
+            self.keys(option, item, frozenset({"text", "value", "description"}))
+            self.text(option.get("text"), f"{item}/text", max_len=MAX_OPTION_TEXT)
+            self.string(option.get("value"), f"{item}/value", max_len=MAX_OPTION_VALUE)
 
     def image_element(self, element: Json, path: str) -> None:
         self.keys(element, path, frozenset({"type", "image_url", "alt_text"}))

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
 from bot.slack.delivery import deliver_ephemeral
+from bot.slack.find_options import wants_find
 from bot.slack.listeners import (
     ack_with,
     checked_options,
@@ -24,6 +25,7 @@ from bot.slack.listeners import (
     requester_of,
     user_id_of,
 )
+from bot.slack.listeners.find import find_command
 from bot.slack.listeners.history import history_command, wants_history
 from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
 from bot.slack.middleware import deps_of
@@ -46,6 +48,9 @@ async def medialink_command(
 ) -> None:
     if wants_history(str(command.get("text") or "")):
         await history_command(ack, command, respond, client, context)
+        return
+    if wants_find(str(command.get("text") or "")):
+        await find_command(ack, command, respond, client, context)
         return
     deps = deps_of(context)
     request = parse_command_text(str(command.get("text") or ""))

@@ -23,3 +23,8 @@ MAX_SUGGESTED_OPTIONS = 100
 MAX_INPUT_LENGTH = 3000  # a plain_text_input's max_length
 # Slack asks for message text under 4000 bytes; 3000 characters stays clear of it.
 MAX_MESSAGE_TEXT = 3000
+MAX_CHECKBOX_OPTIONS = 10  # per checkboxes element
+# The longest Wix search cursor a "More results" button carries; with the words and the
+# link options it stays within MAX_BUTTON_VALUE (bot.slack.find_state checks the whole).
+MAX_FIND_CURSOR = 1200
+MAX_IMAGE_ALT_TEXT = 2000
