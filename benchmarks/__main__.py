@@ -30,6 +30,7 @@ from benchmarks import (
     fanout,
     footprint,
     parser,
+    picker,
     replicas,
     report,
     throughput,
@@ -53,6 +54,7 @@ SECTIONS = (
     "unsigned",
     "fairness",
     "replicas",
+    "picker",
 )
 _FILES_IN_POOL = 60
 
@@ -84,6 +86,9 @@ _TARGETS = {
     ("fairness", "other_member_within_5s_before_flood_ends"): (
         "8. another member's link within 5 s, before the flood's last reply"
     ),
+    ("picker", "p99_under_1s_with_wix_at_200ms"): (
+        "10. type-ahead answer p99 < 1 s (Slack waits 3 s), Wix at 200 ms, none empty"
+    ),
 }
 
 
@@ -111,6 +116,7 @@ def _section(bench: Bench, plan: Plan, name: str) -> dict[str, Any]:
         "unsigned": lambda: unsigned.run(bench, plan),
         "fairness": lambda: fairness.run(bench, plan),
         "replicas": lambda: replicas.run(bench, plan),
+        "picker": lambda: picker.run(bench, plan),
     }
     return runners[name]()
 

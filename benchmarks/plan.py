@@ -72,6 +72,12 @@ class Plan:
     replicas_concurrency: int = 16
     replicas_commands: int = 400  # per run and setup
 
+    # 10. The form's type-ahead: block_suggestion answers, Wix answering in 200 ms.
+    picker_wix_latency: float = 0.2
+    picker_levels: tuple[int, ...] = (1, 10, 25)  # requests in flight
+    picker_requests: int = 200  # per level and run
+    picker_matching_files: int = 150  # files the typed text can match
+
     skip_by_default: tuple[str, ...] = ()  # sections left out unless named with --only
 
 
@@ -108,5 +114,6 @@ QUICK = Plan(
     fairness_delay=0.5,
     fairness_idle_samples=1,
     replicas_commands=100,
+    picker_requests=50,
     skip_by_default=("whatif",),
 )

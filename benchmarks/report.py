@@ -342,6 +342,8 @@ def render(results: dict[str, Any]) -> str:
         out += _fairness(sections["fairness"])
     if "replicas" in sections:
         out += _replicas(sections["replicas"])
+    if "picker" in sections:
+        out += _picker(sections["picker"])
 
     targets = results.get("targets", {})
     if targets:
@@ -356,6 +358,37 @@ def render(results: dict[str, Any]) -> str:
         out += ["## Problems seen", "", *[f"- {problem}" for problem in problems], ""]
     out.append(f"Total time: {results['seconds']:.0f} s.")
     return "\n".join(out) + "\n"
+
+
+def _picker(pick: dict[str, Any]) -> list[str]:
+    return [
+        f"## 10. The form's type-ahead (`block_suggestion`, Wix "
+        f"{pick['wix_latency_s'] * 1000:.0f} ms, MediaLink's deadline "
+        f"{pick['deadline_s']:g} s, Slack's 3 s)",
+        "",
+        table(
+            ["in flight", "p50 (ms)", "p95", "p99", "p99 range", "max", "answers", "empty"],
+            [
+                [
+                    str(row["concurrency"]),
+                    row["p50_ms"],
+                    row["p95_ms"],
+                    row["p99_ms"],
+                    _range(row["p99_ms_range"]),
+                    row["max_ms"],
+                    row["answers"],
+                    row["empty_answers"],
+                ]
+                for row in pick["rows"]
+            ],
+        ),
+        "",
+        f"{pick['requests_per_level']} suggestions per level and run, typed text matching "
+        f"50-{pick['matching_files']} files; a sample answer held {pick['sample_options']} "
+        "options (Slack's limit is 100). Empty = answered with no options (deadline missed "
+        "or search failed).",
+        "",
+    ]
 
 
 def _p50_p99(summary: dict[str, float]) -> str:

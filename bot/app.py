@@ -26,6 +26,7 @@ from bot.slack.listeners import (
     find,
     history,
     home,
+    picker,
     shortcuts,
     sites,
     views,
@@ -97,6 +98,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     workflow_steps.register(app, dispatcher)
     register_unfurls(app, dispatcher, unfurl=settings.medialink_unfurl)
     find.register(app, dispatcher)  # /medialink find's result buttons
+    picker.register(app, dispatcher)  # the form's type-ahead file picker
     return app
 
 

@@ -313,7 +313,10 @@ class Dispatcher:
                 if arrival is not None:
                     arrival.outcome = RequestOutcome.BUSY
                 self.metrics.refused(BUSY_REASON)
-                await ack(text=self.busy_text)
+                if ack.request.body.get("type") == "block_suggestion":
+                    await ack(options=[])  # an options answer cannot carry a text
+                else:
+                    await ack(text=self.busy_text)
                 if turned_away is not None:
                     self.after_ack(turned_away(**kwargs))
                 return None

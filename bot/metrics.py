@@ -38,6 +38,7 @@ class EntryPoint(StrEnum):
     MESSAGE_SHORTCUT = "message_shortcut"
     GLOBAL_SHORTCUT = "global_shortcut"
     FORM = "form"  # view submissions and closes
+    SUGGESTION = "suggestion"  # the form's type-ahead asking for options (block_suggestion)
     BUTTON = "button"
     HISTORY = "history"
     EVENT = "event"  # the App Home and any other event
@@ -111,6 +112,8 @@ def entry_of_body(body: Mapping[str, Any]) -> EntryPoint:
         return EntryPoint.GLOBAL_SHORTCUT
     if kind in {"view_submission", "view_closed"}:
         return EntryPoint.FORM
+    if kind == "block_suggestion":
+        return EntryPoint.SUGGESTION
     if kind == "event_callback":
         event = body.get("event")
         if isinstance(event, dict) and event.get("type") == "function_executed":

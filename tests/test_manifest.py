@@ -142,6 +142,11 @@ def test_bot_user_interactivity_and_settings(manifest: dict[str, Any]) -> None:
     assert all(url.startswith("https://medialink.example.com/") for url in urls)
 
 
+def test_the_file_picker_asks_the_same_url_for_its_options(manifest: dict[str, Any]) -> None:
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == interactivity["request_url"]
+
+
 def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
     # views.publish answers not_enabled without the Home tab; the event needs the bot user.
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True

@@ -1,15 +1,18 @@
 """Bolt middleware: who may use MediaLink, checked in one place for every entry.
 
-Runs after ``RequestContext`` for the command, both shortcuts, every button and every
-form submission. An allowed request goes on to its listener; a refused one never
-reaches it (so no Wix call), is recorded in the audit trail, and is told why and whom
-to ask:
+Runs after ``RequestContext`` for the command, both shortcuts, every button, every
+form submission and the form's file picker. An allowed request goes on to its listener;
+a refused one never reaches it (so no Wix call), is recorded in the audit trail, and is
+told why and whom to ask:
 
 - the command: in the ack itself, ephemeral;
 - the message shortcut and buttons: an empty ack, then an ephemeral post to the
   response_url;
 - the global shortcut: an empty ack, then a small modal (it has no response_url);
-- the form's submission: ``response_action: errors`` under the URLs field.
+- the form's submission: ``response_action: errors`` under the URLs field;
+- the form's file picker (``block_suggestion``): no options, and nothing posted. Not
+  recorded either: Slack asks on every keystroke, and the form's submission records
+  the refusal once.
 
 Cheap before the ack: with the directory's cache warm, no Slack call is made.
 """
@@ -36,6 +39,7 @@ from bot.slack.render import (
     CONVERSATION_BLOCK,
     LINK_ACTION,
     MODAL_CALLBACK_ID,
+    PICKER_ACTION,
     URLS_BLOCK,
 )
 from bot.slack.surfaces import COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT, button_entry
@@ -81,7 +85,8 @@ class AccessControl(AsyncMiddleware):
             team_id=context.team_id,
             enterprise_id=context.enterprise_id,
             channel_id=_channel_of(body) or context.channel_id,
-            channel_pending=body.get("type") == "shortcut",
+            # The form's conversation is chosen later: checked at its submission.
+            channel_pending=body.get("type") in {"shortcut", "block_suggestion"},
             user_team_id=_user_team_of(body),
         )
         decision = await self.gate.check(
@@ -95,7 +100,8 @@ class AccessControl(AsyncMiddleware):
         assert isinstance(decision, Refusal)  # noqa: S101 - narrowed for mypy
         logger.info("refused %s for %s: %s", entry, user_id, decision.reason.value)
         self.dispatcher.refused(decision.reason.value)
-        self._record(asker, entry, decision)
+        if body.get("type") != "block_suggestion":
+            self._record(asker, entry, decision)
         return self._answer(req, body, decision)
 
     def _record(self, asker: Asker, entry: str, refusal: Refusal) -> None:
@@ -133,6 +139,8 @@ class AccessControl(AsyncMiddleware):
             return _json(
                 {"response_action": "errors", "errors": {URLS_BLOCK: plain_refusal(refusal)}}
             )
+        if kind == "block_suggestion":
+            return _json({"options": []})  # an options answer has no room for a message
         if kind == "shortcut":
             trigger_id = body.get("trigger_id")
             client = req.context.client
@@ -161,6 +169,8 @@ def entry_of(body: Mapping[str, Any]) -> str | None:
         view = body.get("view")
         callback = view.get("callback_id") if isinstance(view, dict) else None
         return Entry.GLOBAL_SHORTCUT if callback == MODAL_CALLBACK_ID else None
+    if kind == "block_suggestion":  # the form's file picker is part of the global shortcut
+        return Entry.GLOBAL_SHORTCUT if body.get("action_id") == PICKER_ACTION else None
     if kind == "block_actions":
         actions = body.get("actions")
         first = actions[0] if isinstance(actions, list) and actions else None

@@ -109,6 +109,7 @@ PRIVATE_FILE_UNKNOWN = (
     "Try again in a moment."
 )
 MODAL_NEEDS_URLS = "Paste at least one Wix media URL or file ID."
+MODAL_NEEDS_FILES = "Paste a Wix media URL or file ID, or pick a file from the Media Manager."
 MODAL_NEEDS_CONVERSATION = "Choose the conversation to post your links in."
 
 USAGE = "\n".join(

@@ -292,6 +292,8 @@ class _BlockKitChecker:
             self.conversation_select(element, path, context=context)
         elif kind == "users_select":
             self.keys(element, path, _USERS_SELECT_KEYS)
+        elif kind in ("external_select", "multi_external_select"):
+            self.external_select(element, path, multi=kind.startswith("multi"))
         elif kind == "plain_text_input" and context == "input":
             self.plain_text_input(element, path)
         elif kind == "image" and context == "section":
@@ -386,6 +388,26 @@ class _BlockKitChecker:
         if "confirm" in element:
             self.confirm(element["confirm"], f"{path}/confirm")
 
+    def external_select(self, element: Json, path: str, *, multi: bool) -> None:
+        self.keys(element, path, _MULTI_EXTERNAL_SELECT_KEYS if multi else _EXTERNAL_SELECT_KEYS)
+        if "placeholder" in element:
+            self.text(
+                element["placeholder"],
+                f"{path}/placeholder",
+                max_len=MAX_PLACEHOLDER,
+                plain_only=True,
+            )
+        query = element.get("min_query_length")
+        if query is not None and (not isinstance(query, int) or query < 0):
+            self.fail(f"{path}/min_query_length", "must be a non-negative integer")
+        most = element.get("max_selected_items")
+        if most is not None and (not isinstance(most, int) or most < 1):
+            self.fail(f"{path}/max_selected_items", "must be an integer of at least 1")
+        if "initial_option" in element:
+            self.option(element["initial_option"], f"{path}/initial_option")
+        if "initial_options" in element:
+            self.options(element["initial_options"], f"{path}/initial_options", max_items=100)
+
     def overflow(self, element: Json, path: str) -> None:
         self.keys(element, path, frozenset({"type", "action_id", "options", "confirm"}))
         self.options(element.get("options"), f"{path}/options", max_items=5)
@@ -467,6 +489,21 @@ _STATIC_SELECT_KEYS = frozenset(
         "focus_on_load",
     }
 )
+_EXTERNAL_SELECT_KEYS = frozenset(
+    {
+        "type",
+        "action_id",
+        "placeholder",
+        "initial_option",
+        "min_query_length",
+        "confirm",
+        "focus_on_load",
+    }
+)
+_MULTI_EXTERNAL_SELECT_KEYS = (_EXTERNAL_SELECT_KEYS - {"initial_option"}) | {
+    "initial_options",
+    "max_selected_items",
+}
 _CONVERSATIONS_SELECT_KEYS = frozenset(
     {
         "type",
@@ -572,6 +609,54 @@ def modal_errors(view: object) -> list[str]:
     if has_inputs and "submit" not in view:
         checker.fail("/view/submit", "submit is required when a view has input blocks")
     return checker.errors
+
+
+def options_answer_errors(answer: object) -> list[str]:
+    """Why Slack would show no options for an answer to a ``block_suggestion``: it must
+    hold ``options`` or ``option_groups`` (not both), at most 100 (docs/slack.md,
+    External selects), each a valid option. An empty list is a valid "nothing found"."""
+    checker = _BlockKitChecker("modal")
+    if not isinstance(answer, dict):
+        return ["must be an object [json-pointer:/]"]
+    if ("options" in answer) == ("option_groups" in answer):
+        checker.fail("/", "must provide exactly one of options or option_groups")
+    options = answer.get("options", [])
+    if not isinstance(options, list) or len(options) > MAX_SELECT_OPTIONS:
+        checker.fail("/options", f"must be an array of at most {MAX_SELECT_OPTIONS} options")
+    elif options:
+        checker.options(options, "/options", max_items=MAX_SELECT_OPTIONS)
+    groups = answer.get("option_groups", [])
+    if not isinstance(groups, list) or len(groups) > MAX_SELECT_OPTIONS:
+        checker.fail("/option_groups", f"must be an array of at most {MAX_SELECT_OPTIONS} groups")
+    return checker.errors
+
+
+def block_suggestion_payload(
+    *,
+    action_id: str,
+    block_id: str,
+    value: str,
+    user: Json,
+    view: Json | None = None,
+) -> Json:
+    """What Slack sends when a person types in an external select (docs/slack.md,
+    External selects): the typed ``value``, the element's IDs and, in a modal, the view."""
+    payload: Json = {
+        "type": "block_suggestion",
+        "user": user,
+        "container": {"type": "view", "view_id": (view or {}).get("id", "V0PICKER")},
+        "api_app_id": APP_ID,
+        "token": "Shh_its_a_seekrit",
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    if view is not None:
+        payload["view"] = view
+    return payload
 
 
 def home_errors(view: object) -> list[str]:

@@ -21,6 +21,7 @@ from tests.fakes.slack import (
     Json,
     block_kit_errors,
     modal_errors,
+    options_answer_errors,
 )
 
 
@@ -123,6 +124,41 @@ def test_modal_limits() -> None:
     assert modal_errors({**view, "blocks": [text_input(str(i)) for i in range(101)]})
     # Input blocks belong in views, not messages.
     assert block_kit_errors([text_input("a")])
+
+
+def test_external_selects_and_their_options_answers() -> None:
+    def picker(**fields: Any) -> Json:
+        element = {"type": "multi_external_select", "action_id": "p", **fields}
+        return {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "MediaLink"},
+            "submit": {"type": "plain_text", "text": "Go"},
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "b",
+                    "label": {"type": "plain_text", "text": "Files"},
+                    "element": element,
+                }
+            ],
+        }
+
+    assert modal_errors(picker(min_query_length=2, max_selected_items=5)) == []
+    assert modal_errors(picker(min_query_length=-1))
+    assert modal_errors(picker(max_selected_items=0))
+    assert modal_errors(picker(options=[]))  # its options come from the app, not the view
+
+    def answer(count: int, text_len: int = 5, value_len: int = 5) -> Json:
+        option = {"text": {"type": "plain_text", "text": "t" * text_len}, "value": "v" * value_len}
+        return {"options": [option] * count}
+
+    assert options_answer_errors({"options": []}) == []
+    assert options_answer_errors(answer(100)) == []
+    assert options_answer_errors(answer(101))
+    assert options_answer_errors(answer(1, text_len=76))
+    assert options_answer_errors(answer(1, value_len=151))
+    assert options_answer_errors({"text": "busy"})
+    assert options_answer_errors({"options": [], "option_groups": []})
 
 
 # ---------------------------------------------------------------- Web API

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -386,11 +386,14 @@ class MediaLink:
         assets: str | None = None,
         conversation: str | None = CHANNEL_ID,
         user: str = USER_ID,
+        picked: Sequence[Json] | None = None,
     ) -> Sent:
         """Fill the MediaLink modal (found by its block and action IDs) and submit it.
 
         Slack sends ``None`` for inputs left empty; a conversation select with
         ``response_url_enabled`` brings one response_url for the chosen conversation.
+        ``picked``: the options chosen in the file picker, as its answers offered them
+        (left out of the state when the modal has no picker).
         """
         elements = {
             (str(block.get("block_id")), str(element.get("action_id"))): element
@@ -407,6 +410,13 @@ class MediaLink:
 
         put("urls", "urls_input", {"type": "plain_text_input", "value": urls})
         put("assets", "assets_input", {"type": "plain_text_input", "value": assets})
+        if picked is not None or ("picked", "picked_files") in elements:
+            selected = [dict(option) for option in picked or ()]
+            put(
+                "picked",
+                "picked_files",
+                {"type": "multi_external_select", "selected_options": selected},
+            )
         select = elements.get(("expiry", "expiry_select"), {})
         chosen = select.get("initial_option")
         if expiry is not None:

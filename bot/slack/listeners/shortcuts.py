@@ -3,7 +3,8 @@
 A message shortcut's payload holds the whole message and a response_url, so no
 history call is needed. A global shortcut has neither a channel nor a response_url:
 it opens the form at once (its trigger expires in 3 seconds and works once), and
-the form's conversation picker supplies the response_url (``views.py``).
+the form's conversation picker supplies the response_url (``views.py``). The form's
+file picker gets its options from ``picker.py``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ async def open_link_form(
     view = build_link_modal(
         default_minutes=whole_minutes(deps.default_expiry),
         max_minutes=whole_minutes(deps.max_expiry),
+        max_files=deps.max_refs,
     )
     try:
         await client.views_open(trigger_id=shortcut["trigger_id"], view=view)

@@ -3,10 +3,15 @@
 Bad input stays in the form, next to its field (``response_action: errors``). Good
 input closes the form (an empty ack) and the links go, ephemerally, through the
 response_url Slack made for the conversation picker (``response_url_enabled``).
+
+The files are the pasted references followed by the files picked in the type-ahead
+(``listeners/picker.py``), each file once. A form opened before the picker existed has
+no picker in its state, and is read as before.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +26,7 @@ from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import checked_options, fresh_link_reply, requester_of, user_id_of
 from bot.slack.messages import (
     MODAL_NEEDS_CONVERSATION,
+    MODAL_NEEDS_FILES,
     MODAL_NEEDS_URLS,
     describe_error,
 )
@@ -34,16 +40,29 @@ from bot.slack.render import (
     EXPIRY_BLOCK,
     EXPIRY_SELECT_ACTION,
     MODAL_CALLBACK_ID,
+    PICKER_ACTION,
+    PICKER_BLOCK,
     URLS_ACTION,
     URLS_BLOCK,
 )
+from bot.slack.render.limits import MAX_OPTION_VALUE
 from bot.wix.links import LinkOptions, LinkOptionsError
-from bot.wix.refs import parse_media_refs
+from bot.wix.refs import (
+    MediaRef,
+    MediaType,
+    ParseResult,
+    RejectedToken,
+    parse_media_ref,
+    parse_media_refs,
+)
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
 
 MAX_ERROR_CHARS = 300
+# What a picked option's value may hold: a file ID as Wix's search gave it. Anything else
+# in a submission was not offered by MediaLink.
+_PICKED_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.~\-]*")
 
 
 async def submit_link_form(
@@ -57,10 +76,15 @@ async def submit_link_form(
     values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
 
-    found = parse_media_refs(_input(values, URLS_BLOCK, URLS_ACTION), max_refs=deps.max_refs)
+    found = _merged(
+        parse_media_refs(_input(values, URLS_BLOCK, URLS_ACTION), max_refs=deps.max_refs),
+        _picked(values),
+        max_refs=deps.max_refs,
+    )
     if not found.refs:
         reason = f" ({found.rejected[0].reason})" if found.rejected else ""
-        errors[URLS_BLOCK] = MODAL_NEEDS_URLS + reason
+        needs = MODAL_NEEDS_FILES if _has_picker(view) else MODAL_NEEDS_URLS
+        errors[URLS_BLOCK] = needs + reason
 
     asset_keys: tuple[str, ...] = ()
     assets_text = _input(values, ASSETS_BLOCK, ASSETS_ACTION)
@@ -109,6 +133,62 @@ def _input(values: dict[str, Any], block_id: str, action_id: str) -> str:
     state = (values.get(block_id) or {}).get(action_id) or {}
     value = state.get("value")
     return value if isinstance(value, str) else ""
+
+
+def _picked(values: dict[str, Any]) -> list[str]:
+    """The values of the picked options, as submitted (none in a form without the picker)."""
+    state = (values.get(PICKER_BLOCK) or {}).get(PICKER_ACTION) or {}
+    selected = state.get("selected_options")
+    if not isinstance(selected, list):
+        return []
+    picked = (option.get("value") for option in selected if isinstance(option, dict))
+    return [value for value in picked if isinstance(value, str)]
+
+
+def _merged(pasted: ParseResult, picked: list[str], *, max_refs: int) -> ParseResult:
+    """The pasted references, then the picked files, each file once and at most
+    ``max_refs`` in all (the rest refused with the reason, as for pasted ones)."""
+    refs = list(pasted.refs)
+    rejected = list(pasted.rejected)
+    seen = {ref.file_id for ref in refs}
+    for value in picked[: max_refs + 1]:  # a forged submission's list is not walked whole
+        ref = _picked_ref(value)
+        if isinstance(ref, RejectedToken):
+            rejected.append(ref)
+            continue
+        if ref is None or ref.file_id in seen:
+            continue
+        seen.add(ref.file_id)
+        if len(refs) < max_refs:
+            refs.append(ref)
+        else:
+            rejected.append(
+                RejectedToken(
+                    text=ref.file_id,
+                    reason=f"over the limit of {max_refs} files per request; "
+                    "send the rest in another request",
+                )
+            )
+    return ParseResult(refs=tuple(refs), rejected=tuple(rejected))
+
+
+def _picked_ref(value: str) -> MediaRef | RejectedToken | None:
+    """A picked option's file ID as a reference. The ID came from Wix's search, so one
+    of a shape the URL parser does not know is still taken (its type unknown until Wix
+    describes it); a value MediaLink could not have offered is ignored."""
+    if len(value) > MAX_OPTION_VALUE or not _PICKED_ID.fullmatch(value):
+        return None
+    parsed = parse_media_ref(value)
+    if parsed is not None:
+        return parsed
+    return MediaRef(file_id=value, media_type=MediaType.UNKNOWN, filename=None, source=value)
+
+
+def _has_picker(view: dict[str, Any]) -> bool:
+    blocks = view.get("blocks")
+    return isinstance(blocks, list) and any(
+        isinstance(block, dict) and block.get("block_id") == PICKER_BLOCK for block in blocks
+    )
 
 
 def _expiry(values: dict[str, Any]) -> timedelta | None:

@@ -9,7 +9,8 @@ limits need (``pages``). One module per part people see:
 * ``footer``: the expiry choice and the controls (regenerate, share, DM, dismiss);
 * ``skipped``: the input a request skipped, with reasons;
 * ``notices``: plain messages (usage, problems, confirmations);
-* ``modal``: the global shortcut's form.
+* ``modal``: the global shortcut's form;
+* ``picker``: the options its type-ahead file picker offers.
 
 Action and block IDs are matched by the listeners and the end-to-end tests.
 """
@@ -38,6 +39,9 @@ from bot.slack.render.modal import (
     EXPIRY_BLOCK,
     EXPIRY_SELECT_ACTION,
     MODAL_CALLBACK_ID,
+    PICKER_ACTION,
+    PICKER_BLOCK,
+    PICKER_MIN_QUERY,
     URLS_ACTION,
     URLS_BLOCK,
     build_link_modal,
@@ -74,6 +78,9 @@ __all__ = [
     "EXPIRY_SELECT_ACTION",
     "LINK_ACTION",
     "MODAL_CALLBACK_ID",
+    "PICKER_ACTION",
+    "PICKER_BLOCK",
+    "PICKER_MIN_QUERY",
     "RENDITION_ACTION",
     "URLS_ACTION",
     "URLS_BLOCK",

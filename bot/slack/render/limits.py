@@ -17,6 +17,9 @@ MAX_BUTTON_URL = 3000
 MAX_OPTIONS = 100  # per static_select
 MAX_OPTION_TEXT = 75
 MAX_OPTION_VALUE = 150
+# A block_suggestion answer: at most 100 options (or option groups) (docs/slack.md,
+# External selects).
+MAX_SUGGESTED_OPTIONS = 100
 MAX_INPUT_LENGTH = 3000  # a plain_text_input's max_length
 # Slack asks for message text under 4000 bytes; 3000 characters stays clear of it.
 MAX_MESSAGE_TEXT = 3000

@@ -1,4 +1,5 @@
-"""The global shortcut's form: URLs, expiry, renditions and where to post the links."""
+"""The global shortcut's form: URLs and picked files, expiry, renditions and where to
+post the links."""
 
 from __future__ import annotations
 
@@ -14,11 +15,22 @@ URLS_BLOCK, URLS_ACTION = "urls", "urls_input"
 EXPIRY_BLOCK, EXPIRY_SELECT_ACTION = "expiry", "expiry_select"
 ASSETS_BLOCK, ASSETS_ACTION = "assets", "assets_input"
 CONVERSATION_BLOCK, CONVERSATION_ACTION = "conversation", "conversation_select"
+# The type-ahead file picker; its options come from ``listeners/picker.py``.
+PICKER_BLOCK, PICKER_ACTION = "picked", "picked_files"
+# Slack asks for options once this many characters are typed (docs/slack.md, External
+# selects); one character would search Wix on every first keystroke for little use.
+PICKER_MIN_QUERY = 2
 MAX_ASSETS_INPUT = 500
 
 
-def build_link_modal(*, default_minutes: int, max_minutes: int) -> dict[str, Any]:
-    """The view for ``views.open``; the listeners read its inputs by these IDs."""
+def build_link_modal(
+    *, default_minutes: int, max_minutes: int, max_files: int | None = None
+) -> dict[str, Any]:
+    """The view for ``views.open``; the listeners read its inputs by these IDs.
+
+    Pasted URLs and picked files are both optional here: the submission insists on one
+    of the two (``listeners/views.py``). ``max_files`` caps how many can be picked.
+    """
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
@@ -27,6 +39,7 @@ def build_link_modal(*, default_minutes: int, max_minutes: int) -> dict[str, Any
         "close": plain("Cancel"),
         "blocks": [
             _urls_input(),
+            _picker_input(max_files),
             _expiry_input(default_minutes, max_minutes),
             _assets_input(),
             _conversation_input(),
@@ -38,6 +51,7 @@ def _urls_input() -> dict[str, Any]:
     return {
         "type": "input",
         "block_id": URLS_BLOCK,
+        "optional": True,
         "label": plain("Wix media URLs or file IDs"),
         "hint": plain("One or more, separated by spaces or new lines."),
         "element": {
@@ -47,6 +61,25 @@ def _urls_input() -> dict[str, Any]:
             "max_length": MAX_INPUT_LENGTH,
             "placeholder": plain("https://static.wixstatic.com/media/…"),
         },
+    }
+
+
+def _picker_input(max_files: int | None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "multi_external_select",
+        "action_id": PICKER_ACTION,
+        "min_query_length": PICKER_MIN_QUERY,
+        "placeholder": plain("Type part of a file's name"),
+    }
+    if max_files is not None and max_files >= 1:
+        element["max_selected_items"] = max_files
+    return {
+        "type": "input",
+        "block_id": PICKER_BLOCK,
+        "optional": True,
+        "label": plain("Pick files from the Media Manager"),
+        "hint": plain("Search by name; picked files join any URLs above."),
+        "element": element,
     }
 
 
