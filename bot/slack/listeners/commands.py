@@ -25,10 +25,16 @@ from bot.slack.listeners import (
     user_id_of,
 )
 from bot.slack.listeners.history import history_command, wants_history
-from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
+from bot.slack.messages import (
+    NO_REFERENCES,
+    NOTHING_FOUND_HELP,
+    USAGE,
+    describe_error,
+    option_problems,
+)
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
-from bot.slack.render import render_notice
+from bot.slack.render import render_nothing_found, render_notice
 from bot.slack.surfaces import COMMAND
 from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
@@ -64,7 +70,10 @@ async def medialink_command(
         return
     found = parse_media_refs(request.text, max_refs=deps.max_refs)
     if not found.refs:
-        await ack_with(ack, render_notice(f"{NO_REFERENCES}\n\n{USAGE}", rejected=found.rejected))
+        nothing = render_nothing_found(
+            found.rejected, none_found=NO_REFERENCES, help_text=NOTHING_FOUND_HELP
+        )
+        await ack_with(ack, nothing)
         return
     await ack()
 
