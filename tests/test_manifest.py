@@ -32,6 +32,7 @@ SCHEMA_ENV = "MEDIALINK_TEST_MANIFEST_SCHEMA"
 SCHEMA_DIR = Path(
     os.environ.get(SCHEMA_ENV) or REPO_ROOT.parent / "shared" / "slack" / "manifest-schema"
 )
+README_SECTION = "The manifest schema"  # where the schema comes from, for the skip message
 # What only says how Slack reaches the app: request URLs (and OAuth's redirect URLs),
 # and whether it connects over Socket Mode. Everything else the two manifests share.
 TRANSPORT_KEYS = frozenset({"url", "request_url", "message_menu_options_url", "redirect_urls"})
@@ -64,7 +65,7 @@ def schema_dir() -> Path:
     if not (SCHEMA_DIR / "manifest.schema.json").is_file():
         pytest.skip(
             f"Slack's app-manifest JSON Schema is not at {SCHEMA_DIR}, so the manifests are "
-            f"not validated here; README.md, 'The manifest schema', says where it comes from "
+            f"not validated here; README.md, '{README_SECTION}', says where it comes from "
             f"(CI has it; or set {SCHEMA_ENV} to its folder)"
         )
     return SCHEMA_DIR
@@ -152,6 +153,16 @@ def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
     events = manifest["settings"]["event_subscriptions"]
     assert events["bot_events"] == [APP_HOME_OPENED]
     assert events["request_url"] == "https://medialink.example.com" + EVENTS_PATH
+
+
+def test_the_schema_skip_points_to_a_readme_section_that_says_where_it_comes_from() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    heading = f"### {README_SECTION}\n"
+    assert heading in readme
+    section = readme.split(heading, 1)[1].split("\n#", 1)[0]
+    for fact in ("slackapi/manifest-schema", "MIT", "../shared/slack/manifest-schema", "CI"):
+        assert fact in section
+    assert SCHEMA_ENV in section
 
 
 def test_schema_is_not_copied_into_the_project() -> None:
