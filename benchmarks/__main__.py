@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks import (
     ack,
+    cli_startup,
     fairness,
     fanout,
     footprint,
@@ -45,6 +46,7 @@ from benchmarks.plan import FULL, QUICK, Plan
 SECTIONS = (
     "parser",
     "startup",
+    "cli",
     "ack",
     "fanout",
     "limiter",
@@ -75,6 +77,9 @@ _TARGETS = {
     ("fanout", "20_files_under_1.5x_one_file"): "2. 20 files < 1.5 x one file",
     ("limiter", "limiter_keeps_calls_within_bound"): "2. Wix calls within the limiter's bound",
     ("memory", "memory_growth_bounded"): "4. memory growth bounded",
+    ("cli", "offline_commands_import_no_heavy_package"): (
+        "medialink parse and --help import no network, settings or storage package"
+    ),
     ("parser", "parser_linear"): "5. parser cost linear (k <= 1.15 in time ~ size^k)",
     ("unsigned", "unsigned_all_401"): "7. every unsigned request answered 401",
     ("unsigned", "unsigned_reached_nothing"): (
@@ -107,6 +112,7 @@ def _section(bench: Bench, plan: Plan, name: str) -> dict[str, Any]:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "parser": lambda: parser.run(plan),
         "startup": lambda: footprint.run_startup(bench, plan),
+        "cli": lambda: cli_startup.run(plan),
         "ack": lambda: ack.run(bench, plan),
         "fanout": lambda: fanout.run_fanout(bench, plan),
         "limiter": lambda: fanout.run_limiter(bench, plan),

@@ -40,6 +40,9 @@ class Plan:
     memory_concurrency: int = 8
     memory_inflight: int = 64  # commands sent before their replies are awaited
 
+    # 4b. Start-up of the offline commands (medialink parse, --help): runs per command.
+    cli_startup_runs: int = 11
+
     # 5. Parser.
     parser_sizes_kb: tuple[int, ...] = (1, 4, 16, 64, 256)
     parser_min_seconds: float = 0.1  # per timing
@@ -99,6 +102,7 @@ QUICK = Plan(
     throughput_commands=100,
     throughput_bare_commands=400,
     startup_runs=1,
+    cli_startup_runs=3,
     memory_commands=600,
     memory_batch=300,
     memory_warmup=50,

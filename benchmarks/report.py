@@ -262,6 +262,9 @@ def render(results: dict[str, Any]) -> str:
             ]
         out += [table(["", ""], rows), ""]
 
+    if "cli" in sections:
+        out += _cli_startup(sections["cli"])
+
     if "parser" in sections:
         par = sections["parser"]
         out += ["## 5. Parser (`parse_media_refs`, in process)", ""]
@@ -393,6 +396,28 @@ def _picker(pick: dict[str, Any]) -> list[str]:
 
 def _p50_p99(summary: dict[str, float]) -> str:
     return f"{_num(summary['p50_ms'])} / {_num(summary['p99_ms'])}"
+
+
+def _cli_startup(cli: dict[str, Any]) -> list[str]:
+    return [
+        "## 4b. Start-up of the offline commands (a fresh process each, spawn to exit; "
+        f"median of {cli['rows'][0]['runs']} runs)",
+        "",
+        table(
+            ["command", "median ms", "range", "vs the parser alone", "heavy packages imported"],
+            [
+                [
+                    f"`{row['command']}`",
+                    _num(row["median_ms"]),
+                    _range(row["range_ms"]),
+                    f"{row['vs_parser_alone_ms']:+.0f} ms",
+                    ", ".join(row["heavy_imported"]) or "none",
+                ]
+                for row in cli["rows"]
+            ],
+        ),
+        "",
+    ]
 
 
 def _unsigned(uns: dict[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ from bot.slack.listeners import workflow as workflow_steps
 from bot.slack.listeners.unfurls import register as register_unfurls
 from bot.slack.messages import SOMETHING_WENT_WRONG
 from bot.slack.middleware import RequestContext, current_request, describe_request
-from bot.slack.web_api import build_web_client
+from bot.slack.web_api import configure_web_client
 
 logger = logging.getLogger("bot.slack")
 
@@ -52,11 +52,13 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     """
     settings.require_slack()
     assert settings.slack_bot_token is not None  # noqa: S101 - require_slack() checked it
-    client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     secret = settings.slack_signing_secret
     app = AsyncApp(
         name="medialink",
-        client=client,
+        # The token, not a client: with a client Bolt still reads SLACK_BOT_TOKEN from
+        # the environment, ignores it and warns on every start (docs/slack.md, Bolt's
+        # client). The client Bolt makes is then pointed at SLACK_API_URL.
+        token=settings.slack_bot_token.get_secret_value(),
         # Passed even when empty, so Bolt never falls back to reading the environment.
         signing_secret=secret.get_secret_value() if secret is not None else "",
         # The HTTP edge (bot.server) is the only way a request reaches Bolt, and it has
@@ -68,6 +70,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
         # returns at ack(): Slack gets its answer at once, without Bolt's 10 ms poll.
         process_before_response=True,
     )
+    client = configure_web_client(app.client, settings.slack_api_url)
     policy = build_policy(settings)
     # One gate (and one directory cache) for the access middleware and the workflow step.
     gate = AccessGate(policy, Directory(client))

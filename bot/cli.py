@@ -6,40 +6,38 @@ Exit codes: 0 all well, 1 some file or check failed, 2 bad input or settings.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
-import logging
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.audit import AuditEvent, AuditQuery, AuditUnavailable, Entry
-from bot.audit.events import Requester, link_events
-from bot.audit.export import write_csv, write_json, write_table
-from bot.audit.store import MAX_QUERY_LIMIT, SqlAuditTrail
-from bot.audit.urls import database_password, shown_database_url
-from bot.config import Settings, SettingsError, load_settings
-from bot.durations import parse_duration
-from bot.logs import configure_logging
-from bot.policy import build_policy
-from bot.preflight import StartUpRefused, check_all, classify_wix_error, exit_code
-from bot.services import build_audit_trail, build_services, wix_site
-from bot.sites.keys import Keyring, KeyringError, new_key
-from bot.sites.model import ENV_SITE_NAME, SiteChoiceError
-from bot.sites.registry import SiteRegistry
-from bot.sites.store import RotationReport, SiteStore, SiteStoreError
-from bot.wix.errors import BadRequestError, NotFoundError, WixError
-from bot.wix.found import FIND_TYPE_NAMES, FoundFiles
+# Only what `parse` and `--help` need is imported here: they run offline, and the rest
+# (settings, the Wix client, the audit store, the Slack stack) is imported by the
+# commands that use it, which keeps their start-up close to the parser's own
+# (benchmarks/README.md, Start-up of the offline commands).
+from bot.audit import MAX_QUERY_LIMIT
+from bot.durations import format_duration, parse_duration
 from bot.wix.limits import MAX_SEARCH_PAGE_SIZE
-from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError
-from bot.wix.refs import MediaRef, ParseResult, parse_media_refs
+from bot.wix.refs import ParseResult, parse_media_refs
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.audit import AuditEvent
+    from bot.audit.store import SqlAuditTrail
+    from bot.config import Settings
+    from bot.sites.registry import SiteRegistry
+    from bot.sites.store import RotationReport, SiteStore
+    from bot.wix.errors import WixError
+    from bot.wix.found import FoundFiles
+    from bot.wix.links import FileLinks, LinkOptions
+    from bot.wix.refs import MediaRef
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# `find --type`: the names bot.wix.found.FIND_TYPE_NAMES reads (it imports pydantic, which
+# building the parser must not).
+FIND_TYPES = ("audio", "document", "image", "video")
 
 
 class UsageError(Exception):
@@ -103,6 +101,44 @@ def _find_limit_arg(text: str) -> int:
     return value
 
 
+# MediaLink's own defaults, for help text when the settings cannot be read; the
+# settings' defaults (bot/config.py) are the same.
+BUILT_IN_DEFAULT_EXPIRY = timedelta(minutes=60)
+BUILT_IN_MAX_EXPIRY = timedelta(days=7)
+
+
+def expiry_limits() -> tuple[timedelta, timedelta, bool]:
+    """The default and the longest expiry from the settings, and whether they were read;
+    MediaLink's built-in ones when the settings are unusable."""
+    from bot.config import SettingsError, load_settings  # noqa: PLC0415 - only for link --help
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return BUILT_IN_DEFAULT_EXPIRY, BUILT_IN_MAX_EXPIRY, False
+    return settings.medialink_default_expiry, settings.medialink_max_expiry, True
+
+
+def expires_help() -> str:
+    default, longest, from_settings = expiry_limits()
+    source = "" if from_settings else " (MediaLink's defaults: the settings have problems)"
+    return (
+        f"how long links last, e.g. 90m, 2h or 7d; default {format_duration(default)} "
+        f"(MEDIALINK_DEFAULT_EXPIRY), at most {format_duration(longest)} "
+        f"(MEDIALINK_MAX_EXPIRY){source}"
+    )
+
+
+class _LinkHelpFormatter(argparse.HelpFormatter):
+    """Reads the expiry settings only when ``link --help`` is shown, so building the
+    parser stays free of them (and of pydantic) for every other command."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.dest == "expires":
+            return expires_help().replace("%", "%%")
+        return action.help
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="medialink",
@@ -122,10 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         "link",
         help="make expiring download links for Wix media URLs",
         description="Make expiring download links for the Wix media in URL... (or stdin).",
+        formatter_class=_LinkHelpFormatter,
     )
     link.add_argument("urls", nargs="*", metavar="URL")
     link.add_argument(
-        "--expires", type=_duration_arg, metavar="DURATION", help="how long links last (e.g. 2h)"
+        "--expires",
+        type=_duration_arg,
+        metavar="DURATION",
+        help="how long links last (the default and the longest come from the settings)",
     )
     link.add_argument(
         "--assets",
@@ -171,7 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
             "the credentials. Exit code 0 all well, 1 a check failed, 2 bad settings."
         ),
     )
-    commands.add_parser("serve", help="run the Slack app")
+    commands.add_parser(
+        "serve",
+        help="run the Slack app",
+        description=(
+            "Run MediaLink's Slack app until SIGTERM or SIGINT. With SLACK_APP_TOKEN set it "
+            "connects over Socket Mode (no public URL; for development); without it, it "
+            "listens on HOST:PORT for Slack's requests at POST /slack/events (HTTP mode, "
+            "for production). Either way GET /healthz and /readyz answer on HOST:PORT. "
+            "Settings come from the environment and .env (see .env.example); Slack and Wix "
+            "are asked first, and a refused token stops it with exit code 2."
+        ),
+    )
 
     find = commands.add_parser(
         "find",
@@ -182,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     find.add_argument("words", nargs="+", metavar="WORDS")
-    find.add_argument("--type", choices=sorted(FIND_TYPE_NAMES), help="only this kind of file")
+    find.add_argument("--type", choices=FIND_TYPES, help="only this kind of file")
     privacy = find.add_mutually_exclusive_group()
     privacy.add_argument("--private", action="store_true", help="private files only")
     privacy.add_argument("--public", action="store_true", help="public files only")
@@ -295,6 +346,9 @@ def _short(text: str, limit: int) -> str:
 
 def describe_error(error: WixError, settings: Settings) -> str:
     """A sentence for a person; never a status dump, never a secret."""
+    from bot.preflight import classify_wix_error  # noqa: PLC0415 - see the imports above
+    from bot.wix.errors import BadRequestError, NotFoundError  # noqa: PLC0415
+
     if isinstance(error, NotFoundError):
         return "not found in this site's Media Manager"
     if isinstance(error, BadRequestError):
@@ -302,7 +356,22 @@ def describe_error(error: WixError, settings: Settings) -> str:
     return classify_wix_error(error, settings).message
 
 
-def links_to_json(results: Sequence[FileLinks], settings: Settings) -> dict[str, Any]:
+NO_SUCH_RENDITION = "the file has no such rendition"
+
+
+def fallback(result: FileLinks, asked: Sequence[str]) -> dict[str, Any] | None:
+    """When none of the renditions asked for could be had and the original was sent
+    instead: what was asked, what was sent, and why; None otherwise."""
+    from bot.wix.links import ORIGINAL  # noqa: PLC0415 - see the imports above
+
+    if not asked or ORIGINAL in asked or not result.fell_back_to_original:
+        return None
+    return {"asked": list(asked), "sent": ORIGINAL, "reason": NO_SUCH_RENDITION}
+
+
+def links_to_json(
+    results: Sequence[FileLinks], settings: Settings, *, asked: Sequence[str] = ()
+) -> dict[str, Any]:
     return {
         "files": [
             {
@@ -311,21 +380,33 @@ def links_to_json(results: Sequence[FileLinks], settings: Settings) -> dict[str,
                 "expires_at": result.expires_at.isoformat() if result.expires_at else None,
                 "error": describe_error(result.error, settings) if result.error else None,
                 **({"site": result.site} if result.site is not None else {}),
+                "missing_renditions": list(result.invalid_asset_keys),
+                "fallback": fallback(result, asked),
             }
             for result in results
         ]
     }
 
 
-def _print_links(results: Sequence[FileLinks], settings: Settings, out: TextIO) -> None:
+def _print_links(
+    results: Sequence[FileLinks], settings: Settings, out: TextIO, *, asked: Sequence[str] = ()
+) -> None:
     for result in results:
         out.write(f"{result.display_name} ({result.file_id})\n")
         if result.site is not None:
             out.write(f"  site: {result.site}\n")
         if result.error is not None:
             out.write(f"  error: {describe_error(result.error, settings)}\n")
-        for key in result.invalid_asset_keys:
-            out.write(f"  rendition {key!r} does not exist for this file\n")
+        fell_back = fallback(result, asked)
+        if fell_back is not None:
+            shown = ", ".join(repr(key) for key in fell_back["asked"])
+            out.write(
+                f"  the file has no {shown} rendition, so this is the original "
+                f"({fell_back['sent']}) instead\n"
+            )
+        else:
+            for key in result.invalid_asset_keys:
+                out.write(f"  rendition {key!r} does not exist for this file\n")
         for link in result.links:
             out.write(f"  {link.asset_key}: {link.url}\n")
         if result.expires_at is not None and result.links:
@@ -333,6 +414,11 @@ def _print_links(results: Sequence[FileLinks], settings: Settings, out: TextIO) 
 
 
 async def _link(settings: Settings, args: argparse.Namespace, text: str, out: TextIO) -> int:
+    from bot.audit import Entry  # noqa: PLC0415 - see the imports above
+    from bot.audit.events import Requester, link_events  # noqa: PLC0415
+    from bot.services import build_services  # noqa: PLC0415
+    from bot.wix.links import LinkOptions  # noqa: PLC0415
+
     parsed = parse_media_refs(text, max_refs=settings.medialink_max_refs)
     for item in parsed.rejected:
         sys.stderr.write(f"skipped {_short(item.text, 60)}: {item.reason}\n")
@@ -358,10 +444,10 @@ async def _link(settings: Settings, args: argparse.Namespace, text: str, out: Te
     finally:
         await services.aclose()
     if args.json:
-        json.dump(links_to_json(results, settings), out, indent=2)
+        json.dump(links_to_json(results, settings, asked=options.asset_keys), out, indent=2)
         out.write("\n")
     else:
-        _print_links(results, settings, out)
+        _print_links(results, settings, out, asked=options.asset_keys)
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
 
 
@@ -373,6 +459,8 @@ async def _site_links(
 ) -> list[FileLinks]:
     """Links from the site ``--site`` names (in ``--team``'s sites, or the one tenant
     that has a site of that name)."""
+    from bot.sites.model import ENV_SITE_NAME, SiteChoiceError  # noqa: PLC0415
+
     name = str(args.site).strip().lower()
     if name == ENV_SITE_NAME:
         return await registry.env_links.generate(refs, options)
@@ -396,8 +484,13 @@ def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     text = _read_text(args.urls, stdin)
     if args.redirect is not None and not args.redirect.lower().startswith("https://"):
         raise UsageError("--redirect must be an https:// URL")
+    import asyncio  # noqa: PLC0415 - see the imports above
+
+    from bot.config import load_settings  # noqa: PLC0415
+
     settings = load_settings()
     settings.wix_credentials()
+    _check_expiry(settings, args.expires)
     return asyncio.run(_link(settings, args, text, out))
 
 
@@ -445,6 +538,10 @@ def _print_found(found: FoundFiles, out: TextIO) -> None:
 
 
 async def _find(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.services import build_services  # noqa: PLC0415
+    from bot.wix.errors import WixError  # noqa: PLC0415
+    from bot.wix.found import FIND_TYPE_NAMES  # noqa: PLC0415
+
     private = True if args.private else False if args.public else None
     services = build_services(settings)
     try:
@@ -470,9 +567,27 @@ async def _find(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
 
 
 def run_find(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from bot.config import load_settings  # noqa: PLC0415
+
     settings = load_settings()
     settings.wix_credentials()
     return asyncio.run(_find(settings, args, out))
+
+
+def _check_expiry(settings: Settings, expires: timedelta | None) -> None:
+    """``--expires`` against the link rules, naming the setting that sets the longest."""
+    from bot.policy import link_rules  # noqa: PLC0415 - see the imports above
+    from bot.wix.links import LinkOptionsError  # noqa: PLC0415
+
+    try:
+        link_rules(settings).resolve_expiry(expires)
+    except LinkOptionsError as error:
+        raise UsageError(
+            f"--expires: {error}; MEDIALINK_MAX_EXPIRY sets the longest "
+            f"({format_duration(settings.medialink_max_expiry)} now)"
+        ) from None
 
 
 # check ------------------------------------------------------------------------------------
@@ -480,6 +595,12 @@ def run_find(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_check(out: TextIO) -> int:
     """One line per setting, ``ok`` or ``FAIL`` and what to fix; checks all it can."""
+    import asyncio  # noqa: PLC0415 - see the imports above
+
+    from bot.config import load_settings  # noqa: PLC0415
+    from bot.policy import build_policy  # noqa: PLC0415
+    from bot.preflight import check_all, exit_code  # noqa: PLC0415
+
     settings = load_settings()
     results = asyncio.run(check_all(settings))
     for result in results:
@@ -506,6 +627,9 @@ def _file_id(text: str) -> str:
 
 
 async def _audit_events(settings: Settings, args: argparse.Namespace) -> list[AuditEvent]:
+    from bot.audit import AuditQuery  # noqa: PLC0415 - see the imports above
+    from bot.services import build_audit_trail  # noqa: PLC0415
+
     since = datetime.now(UTC) - args.since if args.since is not None else None
     file_id = _file_id(args.file) if args.file is not None else None
     base = AuditQuery(
@@ -524,6 +648,13 @@ async def _audit_events(settings: Settings, args: argparse.Namespace) -> list[Au
 
 
 def run_audit(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio  # noqa: PLC0415 - see the imports above
+
+    from bot.audit import AuditUnavailable  # noqa: PLC0415
+    from bot.audit.export import write_csv, write_json, write_table  # noqa: PLC0415
+    from bot.audit.urls import shown_database_url  # noqa: PLC0415
+    from bot.config import load_settings  # noqa: PLC0415
+
     settings = load_settings()
     try:
         events = asyncio.run(_audit_events(settings, args))
@@ -544,6 +675,12 @@ def run_audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_serve() -> int:
+    import asyncio  # noqa: PLC0415 - see the imports above
+
+    from bot.audit.urls import database_password  # noqa: PLC0415
+    from bot.config import load_settings  # noqa: PLC0415
+    from bot.logs import configure_logging  # noqa: PLC0415
+
     settings = load_settings()
     settings.wix_credentials()
     settings.require_slack()
@@ -569,11 +706,18 @@ def run_serve() -> int:
 
 
 def _sites_store(settings: Settings) -> tuple[SiteStore, SqlAuditTrail]:
+    from bot.services import build_audit_trail  # noqa: PLC0415
+    from bot.sites.store import SiteStore  # noqa: PLC0415
+
     audit = build_audit_trail(settings)
     return SiteStore(settings.database_url.get_secret_value(), migrate=audit.migrate), audit
 
 
 async def _sites_rows(settings: Settings, team: str | None) -> list[dict[str, Any]]:
+    from bot.config import SettingsError  # noqa: PLC0415
+    from bot.services import wix_site  # noqa: PLC0415
+    from bot.sites.model import ENV_SITE_NAME  # noqa: PLC0415
+
     store, audit = _sites_store(settings)
     try:
         snap = await store.snapshot()
@@ -616,6 +760,10 @@ async def _sites_rows(settings: Settings, team: str | None) -> list[dict[str, An
 
 def run_sites(args: argparse.Namespace, out: TextIO) -> int:
     """Every connected site (never a key), per workspace."""
+    import asyncio  # noqa: PLC0415
+
+    from bot.config import load_settings  # noqa: PLC0415
+
     settings = load_settings()
     rows = asyncio.run(_sites_rows(settings, args.team))
     if args.json:
@@ -642,6 +790,8 @@ async def _rotate(settings: Settings) -> RotationReport:
     key = settings.medialink_encryption_key
     if key is None:
         raise UsageError("MEDIALINK_ENCRYPTION_KEY is not set: there is no key to rotate to")
+    from bot.sites.keys import Keyring  # noqa: PLC0415
+
     store, audit = _sites_store(settings)
     try:
         return await store.rotate(Keyring(key.get_secret_value()))
@@ -651,6 +801,10 @@ async def _rotate(settings: Settings) -> RotationReport:
 
 
 def run_rotate_key(out: TextIO) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from bot.config import load_settings  # noqa: PLC0415
+
     report = asyncio.run(_rotate(load_settings()))
     out.write(f"re-encrypted {report.rotated} stored site credentials with the first key\n")
     if report.unreadable:
@@ -666,12 +820,31 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     args = build_parser().parse_args(argv)
     stdin = stdin or sys.stdin
     out = sys.stdout
+    try:
+        if args.command == "parse":
+            # Offline, and nothing in it logs: no settings, no logging set-up.
+            return run_parse(args, stdin, out)
+        return _run_with_settings(args, stdin, out)
+    except UsageError as error:
+        sys.stderr.write(f"medialink {args.command}: {error}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_with_settings(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    """The commands that read the settings; their errors become messages and exit codes."""
+    from bot.config import SettingsError  # noqa: PLC0415 - see the imports above
+    from bot.logs import configure_logging  # noqa: PLC0415
+    from bot.preflight import StartUpRefused  # noqa: PLC0415
+    from bot.sites.keys import KeyringError, new_key  # noqa: PLC0415
+    from bot.sites.store import SiteStoreError  # noqa: PLC0415
+    from bot.wix.links import LinkOptionsError  # noqa: PLC0415
+
     if args.command != "serve":
         # `check` reports every failure itself; the Wix client's warnings would repeat them.
         configure_logging("ERROR" if args.command == "check" else "WARNING")
     try:
-        if args.command == "parse":
-            return run_parse(args, stdin, out)
         if args.command == "link":
             return run_link(args, stdin, out)
         if args.command == "check":
@@ -680,7 +853,6 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return run_audit(args, out)
         if args.command == "find":
             return run_find(args, out)
-
         if args.command == "sites":
             return run_sites(args, out)
         if args.command == "rotate-key":
@@ -698,8 +870,6 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     except (UsageError, LinkOptionsError, KeyringError, SiteStoreError) as error:
         sys.stderr.write(f"medialink {args.command}: {error}\n")
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

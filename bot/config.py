@@ -39,6 +39,10 @@ WIX_RATE_LIMIT_MAX = 200
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
+# Between the problems _check_together finds: a line break, which no problem holds.
+_PROBLEMS_APART = "\n"
+
+
 class SettingsError(Exception):
     """The configuration cannot be used; ``str()`` is a message for a person."""
 
@@ -374,7 +378,9 @@ class Settings(BaseSettings):
                 "keep one way of signing in to Wix"
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            # One line per problem: load_settings splits on _PROBLEMS_APART, and a
+            # problem's own "; " (before its fix) stays on its bullet.
+            raise ValueError(_PROBLEMS_APART.join(problems))
         return self
 
     # What each part of MediaLink needs, checked where it is needed: `medialink
@@ -502,7 +508,9 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
             if not field:
                 # Cross-field problems from _check_together already name variables.
                 message = str(detail["msg"]).removeprefix("Value error, ")
-                problems.extend(part.strip() for part in message.split("; "))
+                problems.extend(
+                    part.strip() for part in message.split(_PROBLEMS_APART) if part.strip()
+                )
                 continue
             hint = _HINTS.get(field, "check its value")
             # The access lists hold IDs and host names, never secrets: say which entry.

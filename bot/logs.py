@@ -312,5 +312,13 @@ def configure_logging(
     logging.getLogger("__main__").setLevel(wanted)
     for name in ("slack_sdk", "slack_bolt", "aiohttp", "websockets"):
         logging.getLogger(name).setLevel(max(logging.INFO, wanted))
+    # Loggers Bolt made before this call keep the root's level of that moment, which may
+    # be DEBUG; Bolt's app logger also logs the Web API client's calls (docs/slack.md,
+    # Bolt's client), bodies included.
+    for name, made in list(logging.Logger.manager.loggerDict.items()):
+        if not (name.startswith("slack_bolt.") and isinstance(made, logging.Logger)):
+            continue
+        if made.level != logging.NOTSET:
+            made.setLevel(max(logging.INFO, wanted))
     for name in _QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, wanted))

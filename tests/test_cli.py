@@ -146,8 +146,17 @@ def test_link_json_against_the_fake_with_both_auth_methods(
     assert set(data) == {"files"}
     assert [item["file_id"] for item in data["files"]] == [image, video]
     for item in data["files"]:
-        assert set(item) == {"file_id", "links", "expires_at", "error"}
+        assert set(item) == {
+            "file_id",
+            "links",
+            "expires_at",
+            "error",
+            "missing_renditions",
+            "fallback",
+        }
         assert item["error"] is None
+        assert item["missing_renditions"] == []
+        assert item["fallback"] is None
         assert item["expires_at"].endswith("+00:00")
         [link] = item["links"]
         assert link["asset_key"] == "src"
@@ -176,6 +185,46 @@ def test_link_with_assets_and_a_failure_exits_1(
     assert "not found" in files[1]["error"]
 
 
+def test_link_says_when_the_original_was_sent_instead_of_a_missing_rendition(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = wix.add_file(kind="video", renditions=["720p.mp4"])
+    image = wix.add_file(kind="image")
+    argv = ["link", video, image, "--assets", "1080p.mp4"]
+    code, out, err = run([*argv, "--json"], capsys, monkeypatch, api_key_env(wix))
+    assert code == 0, err
+    files = json.loads(out)["files"]
+    for item in files:
+        assert [link["asset_key"] for link in item["links"]] == ["src"]
+        assert item["missing_renditions"] == ["1080p.mp4"]
+        assert item["fallback"] == {
+            "asked": ["1080p.mp4"],
+            "sent": "src",
+            "reason": "the file has no such rendition",
+        }
+
+    code, out, _ = run(argv, capsys, monkeypatch, api_key_env(wix))
+    assert code == 0
+    assert out.count("the file has no '1080p.mp4' rendition, so this is the original (src)") == 2
+
+
+def test_link_json_has_no_fallback_when_some_renditions_exist(
+    wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = wix.add_file(kind="video", renditions=["720p.mp4"])
+    code, out, _ = run(
+        ["link", video, "--assets", "720p.mp4,1080p.mp4", "--json"],
+        capsys,
+        monkeypatch,
+        api_key_env(wix),
+    )
+    assert code == 0
+    [item] = json.loads(out)["files"]
+    assert [link["asset_key"] for link in item["links"]] == ["720p.mp4"]
+    assert item["missing_renditions"] == ["1080p.mp4"]
+    assert item["fallback"] is None
+
+
 def test_link_text_output_names_each_file(
     wix: FakeWix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,6 +240,7 @@ def test_link_text_output_names_each_file(
     ("argv", "expected"),
     [
         (["link", IMAGE_URL, "--expires", "8d"], "at most 7 days"),
+        (["link", IMAGE_URL, "--expires", "8d"], "MEDIALINK_MAX_EXPIRY sets the longest"),
         (["link", IMAGE_URL, "--redirect", "http://x.example"], "--redirect must be an https"),
         (["link", "no urls here"], "no Wix media URL"),
     ],
@@ -216,6 +266,69 @@ def test_link_bad_duration_is_a_usage_error(
         run(["link", IMAGE_URL, "--expires", "soon"], capsys, monkeypatch)
     assert exited.value.code == 2
     assert "45m, 2h, 7d" in capsys.readouterr().err
+
+
+def test_expires_help_gives_the_default_and_the_longest(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def expires_help(env: dict[str, str]) -> str:
+        with pytest.raises(SystemExit) as exited:
+            run(["link", "--help"], capsys, monkeypatch, env)
+        assert exited.value.code == 0
+        return " ".join(capsys.readouterr().out.split())
+
+    built_in = expires_help({})
+    assert "default 1 hour (MEDIALINK_DEFAULT_EXPIRY)" in built_in
+    assert "at most 7 days (MEDIALINK_MAX_EXPIRY)" in built_in
+    configured = expires_help({"MEDIALINK_DEFAULT_EXPIRY": "2h", "MEDIALINK_MAX_EXPIRY": "30d"})
+    assert "default 2 hours" in configured
+    assert "at most 30 days" in configured
+    # Settings that cannot be read: MediaLink's own defaults, and a word about why.
+    broken = expires_help({"MEDIALINK_MAX_EXPIRY": "soon"})
+    assert "at most 7 days" in broken
+    assert "settings have problems" in broken
+
+
+def test_serve_help_describes_both_modes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit):
+        run(["serve", "--help"], capsys, monkeypatch)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "Socket Mode" in shown
+    assert "SLACK_APP_TOKEN" in shown
+    assert "POST /slack/events" in shown
+
+
+# What an offline command must not load: the network, settings and storage stacks.
+HEAVY_MODULES = ("aiohttp", "httpx", "pydantic", "slack_bolt", "slack_sdk", "sqlalchemy")
+
+
+def imported_modules(argv: list[str]) -> set[str]:
+    """Every module ``python -m bot.cli ARGV`` imports, from ``-X importtime``."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert lines, "no -X importtime output"
+    return {line.rsplit("|", 1)[1].strip() for line in lines}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["parse", IMAGE_URL], ["parse", "--json", IMAGE_URL], ["--help"], ["parse", "--help"]],
+    ids=["parse", "parse-json", "help", "parse-help"],
+)
+def test_offline_commands_start_without_the_network_and_storage_stacks(argv: list[str]) -> None:
+    modules = imported_modules(argv)
+    assert "bot.wix.refs" in modules or "--help" in argv
+    loaded = sorted({name.split(".")[0] for name in modules} & set(HEAVY_MODULES))
+    assert loaded == [], f"medialink {' '.join(argv)} imports {loaded}"
 
 
 def test_link_without_credentials_says_what_to_set(

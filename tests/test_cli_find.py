@@ -123,3 +123,11 @@ def test_find_says_when_wix_refuses(
     assert code == 1
     assert "medialink find: " in err
     assert "Traceback" not in err
+
+
+def test_find_types_offered_are_the_ones_the_search_reads() -> None:
+    """The parser names the types without importing the search's models (start-up)."""
+    from bot import cli  # noqa: PLC0415
+    from bot.wix.found import FIND_TYPE_NAMES  # noqa: PLC0415
+
+    assert set(cli.FIND_TYPES) == set(FIND_TYPE_NAMES)

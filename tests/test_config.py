@@ -147,6 +147,20 @@ def test_bad_values_name_the_variable_and_the_fix(env: dict[str, str], expected:
     assert expected in problems(**env)
 
 
+def test_each_problem_is_one_bullet_with_its_fix_on_it() -> None:
+    message = problems(
+        MEDIALINK_DEFAULT_EXPIRY="8d", PORT="9100", METRICS_PORT="9100", WIX_API_KEY="IST.k"
+    )
+    bullets = [line for line in message.splitlines() if line.lstrip().startswith("- ")]
+    assert len(bullets) == 3, message
+    [expiry] = [line for line in bullets if "MEDIALINK_DEFAULT_EXPIRY" in line]
+    assert expiry.endswith("shorten the default or raise the maximum")
+    [metrics] = [line for line in bullets if "METRICS_PORT" in line]
+    assert "unset METRICS_PORT" in metrics
+    [wix] = [line for line in bullets if "WIX_API_KEY" in line]
+    assert wix.endswith("set all of them or none")
+
+
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-very-secret-bot-token",
     "SLACK_APP_TOKEN": "xapp-very-secret-app-token",

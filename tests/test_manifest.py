@@ -1,9 +1,11 @@
-"""manifest.yaml: valid for Slack, and in step with what the app actually handles.
+"""manifest.yaml (HTTP mode) and manifest.socket.yaml (Socket Mode): valid for Slack, in
+step with what the app actually handles, and the same app apart from how Slack reaches it.
 
-The schema is Slack's own (``slackapi/manifest-schema``), read from
-``../shared/slack/manifest-schema/`` beside the project and never copied into it.
-Its root file ``$ref``s the versioned schemas by remote URL, so the local copies
-are registered under those URLs and validation works offline.
+The schema is Slack's own (``slackapi/manifest-schema``, MIT), read from
+``../shared/slack/manifest-schema/`` beside the project (or the folder named by
+MEDIALINK_TEST_MANIFEST_SCHEMA) and never copied into it: README.md, "The manifest
+schema". Its root file ``$ref``s the versioned schemas by remote URL, so the local
+copies are registered under those URLs and validation works offline.
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ from bot.slack.surfaces import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
-SCHEMA_DIR = REPO_ROOT.parent / "shared" / "slack" / "manifest-schema"
+SOCKET_MANIFEST = REPO_ROOT / "manifest.socket.yaml"
+MANIFESTS = {"http": MANIFEST, "socket": SOCKET_MANIFEST}
+SCHEMA_ENV = "MEDIALINK_TEST_MANIFEST_SCHEMA"
+SCHEMA_DIR = Path(
+    os.environ.get(SCHEMA_ENV) or REPO_ROOT.parent / "shared" / "slack" / "manifest-schema"
+)
+README_SECTION = "The manifest schema"  # where the schema comes from, for the skip message
+# What only says how Slack reaches the app: request URLs (and OAuth's redirect URLs),
+# and whether it connects over Socket Mode. Everything else the two manifests share.
+TRANSPORT_KEYS = frozenset({"url", "request_url", "message_menu_options_url", "redirect_urls"})
 SCHEMA_BASE = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
 VERSIONED = ("manifest.schema.1.0.0.json", "manifest.schema.2.0.0.json")
 
@@ -42,19 +53,29 @@ def _load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def manifest() -> dict[str, Any]:
-    loaded = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+def load(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return load(MANIFEST)
+
+
+@pytest.fixture(scope="module")
+def socket_manifest() -> dict[str, Any]:
+    return load(SOCKET_MANIFEST)
 
 
 @pytest.fixture(scope="module")
 def schema_dir() -> Path:
     if not (SCHEMA_DIR / "manifest.schema.json").is_file():
         pytest.skip(
-            f"Slack's manifest schema is not at {SCHEMA_DIR} (../shared/slack/manifest-schema "
-            "beside the project); the manifest is not validated on this machine"
+            f"Slack's app-manifest JSON Schema is not at {SCHEMA_DIR}, so the manifests are "
+            f"not validated here; README.md, '{README_SECTION}', says where it comes from "
+            f"(CI has it; or set {SCHEMA_ENV} to its folder)"
         )
     return SCHEMA_DIR
 
@@ -67,9 +88,9 @@ def _errors(schema: Any, registry: Registry[Any], manifest: dict[str, Any]) -> l
     ]
 
 
-def test_manifest_is_valid_against_slacks_schema(
-    manifest: dict[str, Any], schema_dir: Path
-) -> None:
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_manifest_is_valid_against_slacks_schema(name: str, schema_dir: Path) -> None:
+    manifest = load(MANIFESTS[name])
     resources: list[tuple[str, Resource[Any]]] = [
         (SCHEMA_BASE + name, DRAFT7.create_resource(_load_json(schema_dir / "schemas" / name)))
         for name in VERSIONED
@@ -156,6 +177,16 @@ def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
     assert events["request_url"] == "https://medialink.example.com" + EVENTS_PATH
 
 
+def test_the_schema_skip_points_to_a_readme_section_that_says_where_it_comes_from() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    heading = f"### {README_SECTION}\n"
+    assert heading in readme
+    section = readme.split(heading, 1)[1].split("\n#", 1)[0]
+    for fact in ("slackapi/manifest-schema", "MIT", "../shared/slack/manifest-schema", "CI"):
+        assert fact in section
+    assert SCHEMA_ENV in section
+
+
 def test_schema_is_not_copied_into_the_project() -> None:
     skip = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
     copies = []
@@ -208,3 +239,71 @@ def test_unfurl_domains_cover_the_wix_media_hosts(manifest: dict[str, Any]) -> N
         assert any(host == d or host.endswith("." + d) for d in domains), host
     assert "wix.com" not in domains  # every Wix site page would come to MediaLink
     assert LINK_SHARED in manifest["settings"]["event_subscriptions"]["bot_events"]
+
+
+def without_transport(value: Any) -> Any:
+    """The manifest without what only says how Slack reaches the app."""
+    if isinstance(value, dict):
+        kept = {
+            key: without_transport(item)
+            for key, item in value.items()
+            if key not in TRANSPORT_KEYS and key != "socket_mode_enabled"
+        }
+        return {key: item for key, item in kept.items() if item != {}}
+    if isinstance(value, list):
+        return [without_transport(item) for item in value]
+    return value
+
+
+def test_socket_manifest_is_the_same_app_without_request_urls(
+    manifest: dict[str, Any], socket_manifest: dict[str, Any]
+) -> None:
+    """Commands, shortcuts, scopes, events, functions, unfurl domains, settings: all as in
+    manifest.yaml. A difference here means a change to one manifest was not copied to
+    the other."""
+    assert without_transport(socket_manifest) == without_transport(manifest)
+
+
+def test_socket_manifest_connects_over_socket_mode_and_names_no_url(
+    manifest: dict[str, Any], socket_manifest: dict[str, Any]
+) -> None:
+    assert socket_manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    # Slack needs no request URL in Socket Mode; a placeholder would only mislead.
+    assert transport_keys(socket_manifest) == set()
+    assert {"url", "request_url"} <= transport_keys(manifest)
+
+
+def transport_keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        found = {key for key in value if key in TRANSPORT_KEYS}
+        for item in value.values():
+            found |= transport_keys(item)
+        return found
+    if isinstance(value, list):
+        return set().union(*(transport_keys(item) for item in value))
+    return set()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m["oauth_config"]["scopes"]["bot"].append("files:read"),
+        lambda m: m["settings"]["event_subscriptions"]["bot_events"].append("team_join"),
+        lambda m: m["features"]["shortcuts"].pop(),
+        lambda m: m["features"]["slash_commands"][0].update(usage_hint="other"),
+        lambda m: m.setdefault("functions", {}).update(step={"title": "A step"}),
+        lambda m: m["settings"].update(org_deploy_enabled=not m["settings"]["org_deploy_enabled"]),
+    ],
+    ids=["scope", "event", "shortcut", "command", "function", "setting"],
+)
+def test_the_comparison_catches_a_change_made_to_one_manifest_only(
+    manifest: dict[str, Any], change: Any
+) -> None:
+    changed = json.loads(json.dumps(manifest))
+    change(changed)
+    assert without_transport(changed) != without_transport(manifest)
+    # … and not a change of URL.
+    moved = json.loads(json.dumps(manifest))
+    moved["settings"]["interactivity"]["request_url"] = "https://elsewhere.example/slack/events"
+    assert without_transport(moved) == without_transport(manifest)

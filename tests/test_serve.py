@@ -133,6 +133,8 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     assert process.returncode == 0, output
     assert "MediaLink stopped" in output
     assert "Traceback" not in output
+    # Settings from the environment: Bolt is given nothing it would ignore and warn about.
+    assert "will be unused" not in output, output
 
 
 def test_stopping_finishes_the_replies_already_acked(

@@ -13,6 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+# Events one query returns at most (the store and `medialink audit --limit`).
+MAX_QUERY_LIMIT = 1000
+
 
 class Entry(StrEnum):
     """Where a request came in. Buttons are ``button:<action>``, built by ``button()``."""

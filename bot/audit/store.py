@@ -29,7 +29,7 @@ from alembic.config import Config
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.audit import AuditEvent, AuditQuery, AuditUnavailable
+from bot.audit import MAX_QUERY_LIMIT, AuditEvent, AuditQuery, AuditUnavailable
 from bot.audit.schema import (
     ASSET_KEY_CHARS,
     ENTRY_CHARS,
@@ -52,7 +52,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_RETENTION = timedelta(days=365)
 BUFFER_LIMIT = 10_000  # events held in memory at most; beyond it the oldest are dropped
 BATCH_SIZE = 500  # rows per INSERT
-MAX_QUERY_LIMIT = 1000
 PRUNE_EVERY = 3600.0  # seconds between retention runs
 PRUNE_BATCH = 1000  # rows per DELETE, so a long-unpruned table never locks for long
 PRUNE_MAX_BATCHES = 100  # per run; the next run goes on

@@ -75,10 +75,19 @@ SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong on MediaLink's side and no links were made. "
     "Try again; if it keeps happening, tell whoever runs MediaLink."
 )
+NO_LINKS_MADE = "*No links made.*"
 NO_REFERENCES = "I found no Wix media links or file IDs there."
-NO_REFERENCES_IN_MESSAGE = (
-    "I found no Wix media links in that message. MediaLink works on links to files in "
-    "a Wix Media Manager, such as https://static.wixstatic.com/media/… or wix:image://v1/…"
+NO_REFERENCES_IN_MESSAGE = "I found no Wix media links in that message."
+# Under "no links made": short, with the way to the full help.
+NOTHING_FOUND_HELP = (
+    "MediaLink makes links to files in a Wix Media Manager: paste a URL such as "
+    f"`{COMMAND} https://static.wixstatic.com/media/…~mv2.jpg expires=2h`. "
+    f"`{COMMAND} help` shows every option."
+)
+NOTHING_FOUND_IN_MESSAGE_HELP = (
+    "MediaLink makes links to files in a Wix Media Manager, such as "
+    "https://static.wixstatic.com/media/… or wix:image://v1/…; "
+    f"`{COMMAND} help` shows more."
 )
 SHARE_DISABLED = "Sharing links in channels is switched off for MediaLink in this workspace."
 DM_SENT = "Sent a copy to your DMs with MediaLink. It stays there after you reload Slack."

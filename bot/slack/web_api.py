@@ -69,6 +69,15 @@ def retry_after(response: HttpResponse) -> float | None:
 def build_web_client(token: str, base_url: str) -> AsyncWebClient:
     # The SDK's and Bolt's own loggers are kept (no logger= here): bot.logs keeps the
     # library loggers from writing request bodies at any level.
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=WEB_API_TIMEOUT)
+    return configure_web_client(AsyncWebClient(token=token), base_url)
+
+
+def configure_web_client(client: AsyncWebClient, base_url: str) -> AsyncWebClient:
+    """Point ``client`` at ``base_url`` with MediaLink's deadline and rate-limit retry.
+
+    For the client Bolt makes from the bot token: Bolt copies these attributes into
+    every request's client (docs/slack.md, Bolt's client)."""
+    client.base_url = base_url
+    client.timeout = WEB_API_TIMEOUT
     client.retry_handlers.append(CappedRateLimitRetryHandler())
     return client

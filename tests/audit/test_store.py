@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.audit import AuditEvent, AuditQuery, AuditUnavailable, Entry, Outcome
-from bot.audit.store import MAX_QUERY_LIMIT, SqlAuditTrail
+from bot.audit import MAX_QUERY_LIMIT, AuditEvent, AuditQuery, AuditUnavailable, Entry, Outcome
+from bot.audit.store import SqlAuditTrail
 from tests.audit.conftest import FAST, MakeTrail
 from tests.audit.postgres import PostgresCluster
 

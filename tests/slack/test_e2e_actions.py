@@ -187,7 +187,7 @@ async def test_video_offers_its_renditions_and_images_do_not(reply: Message) -> 
         key: label for key, label in labels.items() if key.startswith("medialink_rendition_1_")
     }
     assert sorted(video_choices.values()) == sorted(
-        ["Original", "480p.mp4", "720p.mp4", "1080p.mp4", "All"]
+        ["✓ Original", "480p.mp4", "720p.mp4", "1080p.mp4", "All"]
     )
     assert not any(key.startswith("medialink_rendition_0_") for key in labels)
 
@@ -202,8 +202,9 @@ async def test_a_private_video_rendition_wix_refuses_falls_back_to_the_original(
     video = fake_wix.add_file(kind="video", private=True, renditions=renditions)
     reply = await first_reply(medialink, wix_url(video))
     offered = button_labels(reply, "medialink_rendition_0_")
-    assert {"Original", "All", *renditions} <= set(offered.values())
-    extra = [key for key, label in offered.items() if label not in {"Original", "All", *renditions}]
+    assert {"✓ Original", "All", *renditions} <= set(offered.values())
+    known = {"✓ Original", "All", *renditions}
+    extra = [key for key, label in offered.items() if label not in known]
     if not extra:
         return  # nothing Wix would refuse is offered
     updated = await click_and_wait(medialink, reply, extra[0])
@@ -231,9 +232,9 @@ async def test_rendition_choice_regenerates_that_file_with_it(
         element
         for element in updated.elements()
         if str(element["action_id"]).startswith("medialink_rendition_1_")
-        and element.get("style") == "primary"
+        and element["text"]["text"].startswith("✓")
     ]
-    assert [element["text"]["text"] for element in chosen] == ["720p.mp4"]
+    assert [element["text"]["text"] for element in chosen] == ["✓ 720p.mp4"]
 
     everything = next(
         key

@@ -207,6 +207,43 @@ async def test_text_without_a_wix_reference_gets_usage_and_no_wix_call(
     assert fake_wix.requests == []
 
 
+async def test_nothing_found_leads_with_the_reason_once_and_points_to_help(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    sent = await medialink.command("https://example.com/cat.jpg expires=2h")
+    assert sent.response.status_code == 200
+    reply = await medialink.reply(sent)
+    assert reply.ephemeral
+    first, *rest = reply.blocks
+    lead = first["text"]["text"]
+    assert lead.startswith("*No links made.* `https://example.com/cat.jpg`: this is not a Wix")
+    shown = reply.all_text().replace(reply.text, "")  # the blocks, not the notification
+    assert shown.count("not a Wix media URL") == 1
+    assert "/medialink help" in shown
+    assert "*Options*" not in shown  # the full usage is one `help` away
+    assert len(rest) == 1
+    await medialink.settle()
+    assert fake_wix.requests == []
+
+
+async def test_a_custom_expiry_is_the_highlighted_choice_under_a_label(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    file_id = fake_wix.add_file(display_name="deck.pdf", kind="document")
+    reply = await reply_to(medialink, f"{wix_url(file_id)} expires=2h")
+    expiry = {
+        element["action_id"]: element
+        for element in reply.elements()
+        if str(element["action_id"]).startswith("medialink_expiry_")
+    }
+    current = [e["text"]["text"] for e in expiry.values() if e.get("style") == "primary"]
+    assert current == ["2 hours"]
+    assert "medialink_expiry_120" in expiry
+    ids = [block.get("block_id") for block in reply.blocks]
+    label = reply.blocks[ids.index("medialink_expiry") - 1]
+    assert label["elements"][0]["text"].startswith("Links expire in")
+
+
 async def test_rejected_input_is_listed_with_its_reason(
     medialink: MediaLink, fake_wix: FakeWix
 ) -> None:

@@ -320,7 +320,7 @@ def test_medialink_check_calls_auth_test(
     tmp_path: object,
 ) -> None:
     monkeypatch.chdir(str(tmp_path))  # no .env is read
-    monkeypatch.setattr("bot.cli.configure_logging", lambda level: None)
+    monkeypatch.setattr("bot.logs.configure_logging", lambda level: None)
     for name, value in {
         "SLACK_BOT_TOKEN": fake_slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,

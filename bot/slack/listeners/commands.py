@@ -34,10 +34,16 @@ from bot.slack.listeners import (
 from bot.slack.listeners.find import find_command
 from bot.slack.listeners.history import history_command, wants_history
 from bot.slack.listeners.sites import sites_command, wants_sites
-from bot.slack.messages import NO_REFERENCES, USAGE, describe_error, option_problems
+from bot.slack.messages import (
+    NO_REFERENCES,
+    NOTHING_FOUND_HELP,
+    USAGE,
+    describe_error,
+    option_problems,
+)
 from bot.slack.middleware import deps_of
 from bot.slack.options import parse_command_text
-from bot.slack.render import render_notice
+from bot.slack.render import render_nothing_found, render_notice
 from bot.slack.render.block_kit import Message
 from bot.slack.surfaces import COMMAND
 from bot.wix.links import LinkOptionsError
@@ -97,7 +103,11 @@ async def _reply_to(deps: SlackDeps, text: str, requester: Requester) -> list[Me
         return [render_notice(option_problems(problems))]
     found = parse_media_refs(request.text, max_refs=deps.max_refs)
     if not found.refs:
-        return [render_notice(f"{NO_REFERENCES}\n\n{USAGE}", rejected=found.rejected)]
+        return [
+            render_nothing_found(
+                found.rejected, none_found=NO_REFERENCES, help_text=NOTHING_FOUND_HELP
+            )
+        ]
     return await fresh_link_reply(
         deps, requester=requester, refs=found.refs, options=options, rejected=found.rejected
     )

@@ -30,9 +30,9 @@ from bot.slack.listeners import (
     user_id_of,
 )
 from bot.slack.message_refs import collect_refs
-from bot.slack.messages import NO_REFERENCES_IN_MESSAGE
+from bot.slack.messages import NO_REFERENCES_IN_MESSAGE, NOTHING_FOUND_IN_MESSAGE_HELP
 from bot.slack.middleware import deps_of
-from bot.slack.render import build_link_modal, render_notice
+from bot.slack.render import build_link_modal, render_nothing_found
 from bot.slack.surfaces import GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
 from bot.wix.links import LinkOptions
 
@@ -63,7 +63,13 @@ async def links_from_message(
             rejected=found.rejected,
         )
     else:
-        messages = [render_notice(NO_REFERENCES_IN_MESSAGE, rejected=found.rejected)]
+        messages = [
+            render_nothing_found(
+                found.rejected,
+                none_found=NO_REFERENCES_IN_MESSAGE,
+                help_text=NOTHING_FOUND_IN_MESSAGE_HELP,
+            )
+        ]
     await deliver_ephemeral(
         messages,
         respond=respond,

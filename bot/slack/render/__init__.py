@@ -46,7 +46,7 @@ from bot.slack.render.modal import (
     URLS_BLOCK,
     build_link_modal,
 )
-from bot.slack.render.notices import render_notice
+from bot.slack.render.notices import render_nothing_found, render_notice
 from bot.slack.render.renditions import ACTION_RENDITION_PREFIX, RENDITION_ACTION
 from bot.slack.render.replies import (
     ACTION_ZIP_OPEN,
@@ -91,6 +91,7 @@ __all__ = [
     "human_size",
     "render_dm_copy",
     "render_link_reply",
+    "render_nothing_found",
     "render_notice",
     "render_shared_reply",
     "render_zip_link",

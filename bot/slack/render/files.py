@@ -34,7 +34,10 @@ _TYPE_LABELS = {
     MediaType.UNKNOWN: "File",
 }
 # Two rows with similar labels otherwise: say which row is which.
-_ROWS_HINT = "_Download with the green buttons; the row below picks other renditions._"
+_ROWS_HINT = (
+    "_The green buttons download. The row below changes which renditions are linked "
+    "(✓ marks the ones shown)._"
+)
 
 
 def file_blocks(

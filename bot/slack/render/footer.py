@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.slack.button_state import LinkState, encode_state, fits_in_button
 from bot.slack.messages import ZIP_CONFIRM, expiry_label, format_duration_minutes
-from bot.slack.render.block_kit import Block, button, plain
+from bot.slack.render.block_kit import Block, button, context, plain
 from bot.slack.render.text import slack_date
 
 ACTION_EXPIRY_PREFIX = "medialink_expiry_"
@@ -25,6 +25,8 @@ ACTION_DM = "medialink_dm"
 ACTION_DISMISS = "medialink_dismiss"
 ACTION_ZIP = "medialink_zip"
 DISMISS_VALUE = "dismiss"
+# Above the expiry row: the buttons make new links that last that long.
+EXPIRY_LABEL = "Links expire in (click to make new ones):"
 
 
 def allowed_expiry_choices(max_minutes: int) -> tuple[int, ...]:
@@ -43,6 +45,7 @@ def footer_blocks(
     blocks: list[Block] = []
     expiry = _expiry_buttons(state, expiry_choices)
     if expiry and all(fits_in_button(choice["value"]) for choice in expiry):
+        blocks.append(context(EXPIRY_LABEL, block_id="medialink_expiry_label"))
         blocks.append({"type": "actions", "block_id": "medialink_expiry", "elements": expiry})
     controls = _control_buttons(
         token,
@@ -55,14 +58,18 @@ def footer_blocks(
 
 
 def _expiry_buttons(state: LinkState, choices: Sequence[int]) -> list[Block]:
+    """The choices, with the current expiry among them (in order) when it is none of
+    them, e.g. after ``expires=2h``; the current one is green."""
+    current = state.expires_minutes
+    shown = sorted({*choices, current}) if choices else []
     return [
         button(
             expiry_label(minutes),
             f"{ACTION_EXPIRY_PREFIX}{minutes}",
             value=encode_state(state.with_expiry(minutes)),
-            style="primary" if minutes == state.expires_minutes else None,
+            style="primary" if minutes == current else None,
         )
-        for minutes in choices
+        for minutes in shown
     ]
 
 

@@ -1,5 +1,6 @@
 """A file's rendition choice: a row of buttons, each remaking the message with that
-file's renditions changed (the current choice is the green one)."""
+file's renditions changed. The current choice is marked with a check mark, not
+coloured: green is for the link buttons above it, which download."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.wix.links import ORIGINAL, FileLinks
 ACTION_RENDITION_PREFIX = "medialink_rendition_"  # + "<file index>_<choice index>"
 RENDITION_ACTION = re.compile(r"^medialink_rendition_\d+_\d+$")
 MAX_RENDITION_CHOICES = 50  # two rows of buttons, so one file always fits one message
+CURRENT_MARK = "✓"  # before the label of the renditions the file shows now
 
 
 def rendition_buttons(
@@ -33,12 +35,6 @@ def rendition_buttons(
             if not lenient:
                 return None
             continue
-        buttons.append(
-            button(
-                label,
-                f"{ACTION_RENDITION_PREFIX}{index}_{number}",
-                value=token,
-                style="primary" if keys == current else None,
-            )
-        )
+        shown = f"{CURRENT_MARK} {label}" if keys == current else label
+        buttons.append(button(shown, f"{ACTION_RENDITION_PREFIX}{index}_{number}", value=token))
     return buttons

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.slack.button_state import decode_state
 from bot.slack.render import (
     ACTION_DISMISS,
@@ -9,8 +11,19 @@ from bot.slack.render import (
     ACTION_REGENERATE,
     ACTION_SHARE,
     EXPIRY_CHOICES,
+    render_link_reply,
 )
-from tests.slack.render.conftest import USER, WEEK, element, elements, ok, ref, reply
+from tests.slack.render.conftest import (
+    USER,
+    WEEK,
+    assert_within_limits,
+    element,
+    elements,
+    ok,
+    ref,
+    reply,
+    state_for,
+)
 
 
 def test_expiry_choices_mark_the_current_one_and_carry_the_new_expiry() -> None:
@@ -23,6 +36,33 @@ def test_expiry_choices_mark_the_current_one_and_carry_the_new_expiry() -> None:
     ]
     assert [e.get("style") for e in buttons] == [None, "primary", None]
     assert decode_state(buttons[2]["value"], max_expiry=WEEK).expires_minutes == 1440
+
+
+def test_the_expiry_row_has_a_label() -> None:
+    [message] = reply([ok(1)])
+    ids = [block.get("block_id") for block in message["blocks"]]
+    label = message["blocks"][ids.index("medialink_expiry") - 1]
+    assert label["type"] == "context"
+    assert label["elements"][0]["text"].startswith("Links expire in")
+
+
+def test_an_expiry_that_is_no_preset_shows_among_them_as_the_current_one() -> None:
+    results = [ok(1)]
+    state = state_for(results, expires_in=timedelta(hours=2))
+    messages = render_link_reply(results, state, expiry_choices=EXPIRY_CHOICES)
+    buttons = [e for e in elements(messages) if e["action_id"].startswith("medialink_expiry_")]
+    assert [(e["text"]["text"], e.get("style")) for e in buttons] == [
+        ("15 min", None),
+        ("1 hour", None),
+        ("2 hours", "primary"),
+        ("1 day", None),
+        ("7 days", None),
+    ]
+    current = next(e for e in buttons if e.get("style") == "primary")
+    assert current["action_id"] == "medialink_expiry_120"
+    assert decode_state(current["value"], max_expiry=WEEK).expires_minutes == 120
+    for message in messages:
+        assert_within_limits(message)
 
 
 def test_the_expiry_choices_run_from_15_minutes_to_7_days() -> None:
