@@ -18,6 +18,7 @@ from bot.wix.auth import ApiKeyAuth, OAuthClientCredentials, WixAuth
 from bot.wix.client import PATH_OAUTH_TOKEN, RetryPolicy, WixMediaClient
 from bot.wix.links import LinkService
 from bot.wix.ratelimit import RateLimiter
+from bot.workspaces.service import Workspaces, build_workspaces
 
 
 @dataclass(slots=True)
@@ -26,6 +27,8 @@ class Services:
     max_refs: int
     audit: AuditTrail
     shared: SharedRedis | None = None  # REDIS_URL: what replicas share
+    # Per-workspace settings, installations (OAuth mode) and uninstall hooks.
+    workspaces: Workspaces | None = None
 
     async def aclose(self) -> None:
         try:
@@ -138,9 +141,20 @@ def build_services(
             else None
         ),
     )
+    audit = build_audit_trail(settings)
     return Services(
         links=links,
         max_refs=settings.medialink_max_refs,
-        audit=build_audit_trail(settings),
+        audit=audit,
         shared=shared,
+        workspaces=build_workspaces(
+            engine=audit.engine,
+            ready=audit.ensure_migrated,
+            oauth_client_id=settings.slack_client_id if settings.oauth_enabled else None,
+            state_secret=(
+                settings.slack_state_secret.get_secret_value().encode()
+                if settings.oauth_enabled and settings.slack_state_secret is not None
+                else None
+            ),
+        ),
     )

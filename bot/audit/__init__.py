@@ -22,6 +22,9 @@ class Entry(StrEnum):
     GLOBAL_SHORTCUT = "global_shortcut"  # the form's submission
     HISTORY = "history"
     CLI = "cli"
+    INSTALL = "install"  # installed through the OAuth flow (the installer is the user)
+    UNINSTALL = "uninstall"  # app_uninstalled, or the bot token revoked
+    SETTINGS = "settings"  # a workspace's admin changed its settings from App Home
 
     @staticmethod
     def button(name: str) -> str:
@@ -58,6 +61,9 @@ class AuditEvent:
     reason: str | None = None
     wix_request_id: str | None = None
     request_id: str | None = None  # the Slack request's ID, as on its log lines
+    # The workspace (or org-wide install) it belongs to (bot.tenancy); when None, the
+    # trail stamps the tenant of the request being served (bot.tenancy.current_tenant).
+    tenant_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,9 @@ class AuditQuery:
     outcome: str | None = None
     since: datetime | None = None
     limit: int = 20
+    # Only this tenant's rows (bot.tenancy): what one workspace of several may see. Rows
+    # from before tenants were recorded count as their workspace's (``team_id``).
+    tenant_id: str | None = None
 
 
 class AuditTrail(Protocol):

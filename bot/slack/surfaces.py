@@ -13,6 +13,9 @@ COMMAND: Final = "/medialink"
 MESSAGE_SHORTCUT: Final = "medialink_message"
 GLOBAL_SHORTCUT: Final = "medialink_global"
 APP_HOME_OPENED: Final = "app_home_opened"
+# MediaLink uninstalled, or its tokens revoked: what is kept for the workspace goes.
+APP_UNINSTALLED: Final = "app_uninstalled"
+TOKENS_REVOKED: Final = "tokens_revoked"
 
 
 def button_entry(action_id: str) -> str:

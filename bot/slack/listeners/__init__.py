@@ -31,6 +31,7 @@ from bot.wix.errors import WixError
 from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
+from bot.workspaces.service import Workspaces
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ class SlackDeps:
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     # The app's metrics (links issued, quota and busy refusals); None counts nothing.
     metrics: Metrics | None = None
+    # OAuth mode: the tenant (bot.tenancy) served; what it reads of the record is its own.
+    # None: one workspace, the whole record.
+    tenant: str | None = None
+    # Per-workspace settings, installations and clean-up (bot.workspaces).
+    workspaces: Workspaces | None = None
 
     @property
     def max_expiry(self) -> timedelta:
