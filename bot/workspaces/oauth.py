@@ -10,6 +10,7 @@ workspaces).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 from urllib.parse import urljoin
 
@@ -25,6 +26,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.workspaces.stores import STATE_LIFETIME, InstallationStore, SignedStateStore
+
+logger = logging.getLogger(__name__)
 
 INSTALL_PATH: Final = "/slack/install"
 REDIRECT_PATH: Final = "/slack/oauth_redirect"
@@ -91,9 +94,10 @@ def build_oauth_settings(
         token_rotation_expiration_minutes=REFRESH_BEFORE_MINUTES,
         state_store=states,
         state_expiration_seconds=STATE_LIFETIME,
+        logger=logger,
     )
     settings.authorize = CachedAuthorize(
-        logger=settings.logger,
+        logger=logger,
         installation_store=installations,
         client_id=client_id,
         client_secret=client_secret,
