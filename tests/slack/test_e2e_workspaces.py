@@ -8,18 +8,22 @@ The app runs in OAuth mode against the fake Slack, which plays slack.com's autho
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
 
 from bot.audit import AuditQuery, Entry
 from bot.audit.store import SqlAuditTrail
+from bot.config import SettingsError, load_settings
+from bot.slack.render.settings import SETTINGS_EDIT_ACTION, render_settings_modal
 from bot.workspaces.oauth import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, authorize_url
+from bot.workspaces.policy import WorkspacePolicy
 from tests.fakes.slack import (
     APP_ID,
     FakeInstall,
@@ -412,3 +416,172 @@ async def test_an_unsigned_uninstall_is_refused(oauth_medialink: MediaLink) -> N
     store = services.workspaces.installations
     assert store is not None
     assert await store.async_find_installation(enterprise_id=None, team_id=TEAM_A) is not None
+
+
+# ------------------------------------------------------------------ settings from App Home
+
+
+async def click_edit_settings(workspace: Workspace, user: str) -> httpx.Response:
+    """ "Edit settings" pressed in the Home tab (a block_actions from a view)."""
+    slack = workspace.medialink.slack
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "team_id": workspace.team},
+        "api_app_id": APP_ID,
+        "token": "Shh_its_a_seekrit",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": slack.new_trigger_id(),
+        "team": {"id": workspace.team},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": "V0HOME", "type": "home", "blocks": []},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": SETTINGS_EDIT_ACTION,
+                "block_id": "home_settings",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return await workspace.medialink.post(f"payload={quote(json.dumps(payload))}")
+
+
+async def submit_settings(
+    workspace: Workspace, view: Json, user: str, **changes: str
+) -> httpx.Response:
+    """Submit the settings modal with ``changes`` (a list as text, or a choice's value)."""
+    values: dict[str, Json] = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        name = block["block_id"].removeprefix("settings_")
+        if element["type"] == "plain_text_input":
+            text = changes.get(name, element.get("initial_value"))
+            state: Json = {"type": "plain_text_input", "value": text}
+        else:
+            wanted = changes.get(name, element["initial_option"]["value"])
+            [picked] = [o for o in element["options"] if o["value"] == wanted]
+            state = {"type": "static_select", "selected_option": picked}
+        values[block["block_id"]] = {element["action_id"]: state}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": workspace.team},
+        "user": {"id": user, "team_id": workspace.team},
+        "api_app_id": APP_ID,
+        "token": "Shh_its_a_seekrit",
+        "trigger_id": workspace.medialink.slack.new_trigger_id(),
+        "view": {**view, "state": {"values": values}},
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return await workspace.medialink.post(f"payload={quote(json.dumps(payload))}")
+
+
+async def test_an_admin_changes_the_workspaces_settings_from_app_home(
+    oauth_medialink: MediaLink, make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    slack = oauth_medialink.slack
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
+    file_id = fake_wix.add_file(kind="image", display_name="settings.jpg")
+    # Another replica on the same database, which has served A already.
+    replica = Workspace(await make_medialink(**oauth_settings()), a.install)
+    assert "settings.jpg" in (await replica.reply(wix_url(file_id), user=ANNA)).all_text()
+    services = replica.medialink.services
+    assert services is not None
+    assert services.workspaces is not None
+    services.workspaces.policies.ttl = 0.2  # a short wait for the other replica's change
+
+    # The installer is an admin: the Home tab offers the settings.
+    home = json.dumps(await a.open_home(ALICE))
+    assert "This workspace's settings" in home
+    assert SETTINGS_EDIT_ACTION in home
+    assert (await click_edit_settings(a, ALICE)).status_code == 200
+    await slack.wait_for_calls("views.open")
+    [modal] = [v for v in slack.views() if v.get("callback_id") == "medialink_settings"]
+
+    # A bad ID is explained under its input, and nothing is saved.
+    bad = await submit_settings(a, modal, ALICE, allowed_channels="general")
+    assert bad.json()["response_action"] == "errors"
+    assert "settings_allowed_channels" in bad.json()["errors"]
+
+    saved = await submit_settings(a, modal, ALICE, allowed_channels="C0ONLY001", zip="admins")
+    assert saved.status_code == 200
+    assert saved.text == ""
+    # In force in A at once (here) and on the other replica, not in B.
+    refused, _ = await a.command(wix_url(file_id), user=ANNA)
+    assert "cannot be used in this conversation" in refused.text
+    await asyncio.sleep(0.3)  # the replica's cached entry ages past its ttl
+    refused, _ = await replica.command(wix_url(file_id), user=ANNA)
+    assert "cannot be used in this conversation" in refused.text
+    assert "settings.jpg" in (await b.reply(wix_url(file_id), user=BEN)).all_text()
+    # Recorded, for A only.
+    rows = await trail(oauth_medialink).query(AuditQuery(tenant_id=TEAM_A, limit=100))
+    [change] = [e for e in rows if e.entry == Entry.SETTINGS]
+    assert change.user_id == ALICE
+    assert change.reason == "changed: allowed_channels, zip"
+    rows_b = await trail(oauth_medialink).query(AuditQuery(tenant_id=TEAM_B, limit=100))
+    assert not [e for e in rows_b if e.entry == Entry.SETTINGS]
+
+
+async def test_a_member_may_not_change_the_settings(oauth_medialink: MediaLink) -> None:
+    slack = oauth_medialink.slack
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    home = json.dumps(await a.open_home(ANNA))
+    assert SETTINGS_EDIT_ACTION not in home
+    assert (await click_edit_settings(a, ANNA)).status_code == 200
+    [opened] = await slack.wait_for_calls("views.open")
+    assert "Only MediaLink's admins" in json.dumps(opened.args["view"])
+    # A hand-made submission is refused too, and nothing is stored.
+    services = oauth_medialink.services
+    assert services is not None
+    assert services.workspaces is not None
+    policies = services.workspaces.policies
+    modal = render_settings_modal(WorkspacePolicy())
+    forged = await submit_settings(a, modal, ANNA, allow_guests="true")
+    assert forged.json()["response_action"] == "errors"
+    policies.ttl = 0.0
+    assert await policies.get(TEAM_A) is None
+
+
+# ------------------------------------------------------------------ settings
+
+
+def test_oauth_needs_all_three_settings_and_says_which_are_missing() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_file=None, slack_client_id=CLIENT_ID, slack_signing_secret="s")
+    message = str(raised.value)
+    assert "SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET, SLACK_STATE_SECRET are not" in message
+    assert CLIENT_ID not in message.replace("SLACK_CLIENT_ID", "")
+
+
+def test_oauth_mode_refuses_a_bot_token_socket_mode_and_a_short_state_secret() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            env_file=None,
+            slack_client_id=CLIENT_ID,
+            slack_client_secret=CLIENT_SECRET,
+            slack_state_secret="short",
+            slack_bot_token="xoxb-1",
+            slack_app_token="xapp-1",
+        )
+    problems = raised.value.problems
+    assert any("SLACK_STATE_SECRET is shorter" in p for p in problems)
+    assert any("unset SLACK_BOT_TOKEN" in p for p in problems)
+    assert any("unset SLACK_APP_TOKEN" in p for p in problems)
+    assert "short" not in " ".join(problems).replace("shorter", "")
+
+
+def test_oauth_mode_needs_no_bot_token() -> None:
+    settings = load_settings(
+        env_file=None,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        slack_state_secret=STATE_SECRET,
+        slack_signing_secret="secret",
+    )
+    assert settings.oauth_enabled
+    assert settings.slack_problems() == {}
+    assert not load_settings(env_file=None).oauth_enabled
