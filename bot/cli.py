@@ -388,6 +388,8 @@ def run_serve() -> int:
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.slack_state_secret,
             settings.wix_api_key,
             settings.wix_client_secret,
             database_password(settings),

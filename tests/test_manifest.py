@@ -20,7 +20,15 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from bot.server import EVENTS_PATH
-from bot.slack.surfaces import APP_HOME_OPENED, COMMAND, GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
+from bot.slack.surfaces import (
+    APP_HOME_OPENED,
+    APP_UNINSTALLED,
+    COMMAND,
+    GLOBAL_SHORTCUT,
+    MESSAGE_SHORTCUT,
+    TOKENS_REVOKED,
+)
+from bot.workspaces.oauth import BOT_SCOPES, REDIRECT_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
@@ -130,8 +138,16 @@ def test_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"]
     events = manifest["settings"]["event_subscriptions"]
-    assert events["bot_events"] == [APP_HOME_OPENED]
+    assert events["bot_events"][0] == APP_HOME_OPENED
     assert events["request_url"] == "https://medialink.example.com" + EVENTS_PATH
+
+
+def test_uninstall_events_and_the_oauth_redirect(manifest: dict[str, Any]) -> None:
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {APP_UNINSTALLED, TOKENS_REVOKED} <= set(events)
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect == "https://medialink.example.com" + REDIRECT_PATH
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
 
 
 def test_schema_is_not_copied_into_the_project() -> None:

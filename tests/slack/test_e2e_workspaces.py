@@ -21,6 +21,7 @@ import pytest
 from bot.audit import AuditQuery, Entry
 from bot.audit.store import SqlAuditTrail
 from bot.config import SettingsError, load_settings
+from bot.preflight import check_all, start_up_probes
 from bot.slack.render.settings import SETTINGS_EDIT_ACTION, render_settings_modal
 from bot.workspaces.oauth import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, authorize_url
 from bot.workspaces.policy import WorkspacePolicy
@@ -34,7 +35,13 @@ from tests.fakes.slack import (
     tokens_revoked_event,
 )
 from tests.fakes.wix import FakeWix
-from tests.slack.conftest import MakeMediaLink, MediaLink, manifest_bot_scopes, wix_url
+from tests.slack.conftest import (
+    MakeMediaLink,
+    MediaLink,
+    manifest_bot_scopes,
+    medialink_settings,
+    wix_url,
+)
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "fake-client-secret-0123456789abcdef"
@@ -53,7 +60,6 @@ def oauth_settings(**more: Any) -> dict[str, Any]:
         "slack_client_id": CLIENT_ID,
         "slack_client_secret": CLIENT_SECRET,
         "slack_state_secret": STATE_SECRET,
-        "audit_running": True,
         **more,
     }
 
@@ -166,7 +172,7 @@ def _cookie(response: httpx.Response) -> str:
 @pytest.fixture
 async def oauth_medialink(make_medialink: MakeMediaLink, fake_slack: FakeSlack) -> MediaLink:
     fake_slack.enable_oauth(CLIENT_ID, CLIENT_SECRET)
-    medialink = await make_medialink(**oauth_settings())
+    medialink = await make_medialink(audit_running=True, **oauth_settings())
     fake_slack.oauth_redirect_url = medialink.url + REDIRECT_PATH
     return medialink
 
@@ -334,7 +340,7 @@ async def test_an_expired_token_is_refreshed_before_the_call(
     make_medialink: MakeMediaLink, fake_slack: FakeSlack, fake_wix: FakeWix
 ) -> None:
     fake_slack.enable_oauth(CLIENT_ID, CLIENT_SECRET, rotation=True)
-    medialink = await make_medialink(**oauth_settings())
+    medialink = await make_medialink(audit_running=True, **oauth_settings())
     fake_slack.oauth_redirect_url = medialink.url + REDIRECT_PATH
     # A token with a minute to live: within the refresh window (two hours) from the start.
     finished, workspace = await install(medialink, FakeInstall(TEAM_A, ALICE, lifetime=60))
@@ -487,7 +493,7 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
     file_id = fake_wix.add_file(kind="image", display_name="settings.jpg")
     # Another replica on the same database, which has served A already.
-    replica = Workspace(await make_medialink(**oauth_settings()), a.install)
+    replica = Workspace(await make_medialink(audit_running=True, **oauth_settings()), a.install)
     assert "settings.jpg" in (await replica.reply(wix_url(file_id), user=ANNA)).all_text()
     services = replica.medialink.services
     assert services is not None
@@ -585,3 +591,19 @@ def test_oauth_mode_needs_no_bot_token() -> None:
     assert settings.oauth_enabled
     assert settings.slack_problems() == {}
     assert not load_settings(env_file=None).oauth_enabled
+
+
+async def test_check_asks_slack_about_the_app_credentials_not_a_token(
+    fake_slack: FakeSlack, fake_wix: FakeWix
+) -> None:
+    fake_slack.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    good = medialink_settings(fake_slack, fake_wix, **oauth_settings())
+    [result] = [r for r in await check_all(good) if r.setting == "SLACK_CLIENT_ID"]
+    assert result.ok, result.message
+    assert not [r for r in await check_all(good) if r.setting == "SLACK_BOT_TOKEN"]
+    assert fake_slack.calls_to("auth.test") == []
+    wrong = medialink_settings(fake_slack, fake_wix, **oauth_settings(slack_client_secret="nope"))
+    [refused] = await start_up_probes(wrong)
+    assert refused.outcome == "failed"
+    assert "bad_client_secret" in refused.message
+    assert "nope" not in refused.message
