@@ -607,3 +607,28 @@ async def test_check_asks_slack_about_the_app_credentials_not_a_token(
     assert refused.outcome == "failed"
     assert "bad_client_secret" in refused.message
     assert "nope" not in refused.message
+
+
+async def test_an_org_wide_uninstall_removes_the_orgs_installation(
+    oauth_medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    org = FakeInstall(None, ALICE, enterprise_id=ORG, org_wide=True, member_team=ORG_WS)
+    _, workspace = await install(oauth_medialink, org)
+    services = oauth_medialink.services
+    assert services is not None
+    assert services.workspaces is not None
+    store = services.workspaces.installations
+    assert store is not None
+    found = await store.async_find_installation(
+        enterprise_id=ORG, team_id=None, is_enterprise_install=True
+    )
+    assert found is not None
+    body = app_uninstalled_event(ORG_WS, enterprise_id=ORG, org_wide=True)
+    assert (await workspace.send_event(body)).status_code == 200
+    await oauth_medialink.settle()
+    gone = await store.async_find_installation(
+        enterprise_id=ORG, team_id=None, is_enterprise_install=True
+    )
+    assert gone is None
+    rows = await trail(oauth_medialink).query(AuditQuery(tenant_id=ORG, limit=100))
+    assert [e.reason for e in rows if e.entry == Entry.UNINSTALL] == ["app_uninstalled"]
