@@ -11,6 +11,7 @@ workspaces).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 from urllib.parse import urljoin
 
@@ -64,7 +65,7 @@ def build_oauth_settings(
     installations: InstallationStore,
     states: SignedStateStore,
     client: AsyncWebClient,
-    on_installed: Any = None,
+    on_installed: Callable[[AsyncSuccessArgs], Awaitable[None]] | None = None,
 ) -> AsyncOAuthSettings:
     """Every option given here, so Bolt never falls back to reading the environment.
 

@@ -217,7 +217,9 @@ async def save_settings(
         return
     await ack()
     changed = sorted(
-        name for name in chosen.model_fields if getattr(chosen, name) != getattr(current, name)
+        name
+        for name in WorkspacePolicy.model_fields
+        if getattr(chosen, name) != getattr(current, name)
     )
     logger.info("%s changed the settings of %s: %s", user_id, tenant, ", ".join(changed) or "none")
     deps.audit.record(
