@@ -266,7 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="USER_ID",
         help="only this person's (repeat for several)",
     )
-    audit.add_argument("--team", metavar="TEAM_ID", help="only this workspace's")
+    audit.add_argument(
+        "--team",
+        metavar="TEAM_ID",
+        help="only this workspace's (an org-wide install: its org ID, E…)",
+    )
     audit.add_argument("--file", metavar="FILE", help="only links to this file (its Wix ID or URL)")
     audit.add_argument(
         "--outcome", metavar="OUTCOME", help="ok, refused, or a Wix error code (NOT_FOUND)"
@@ -633,7 +637,7 @@ async def _audit_events(settings: Settings, args: argparse.Namespace) -> list[Au
     since = datetime.now(UTC) - args.since if args.since is not None else None
     file_id = _file_id(args.file) if args.file is not None else None
     base = AuditQuery(
-        team_id=args.team, file_id=file_id, outcome=args.outcome, since=since, limit=args.limit
+        tenant_id=args.team, file_id=file_id, outcome=args.outcome, since=since, limit=args.limit
     )
     users = list(dict.fromkeys(args.user))[:MAX_AUDIT_USERS] or [None]
     trail = build_audit_trail(settings)
@@ -691,6 +695,8 @@ def run_serve() -> int:
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.slack_state_secret,
             settings.wix_api_key,
             settings.wix_client_secret,
             database_password(settings),

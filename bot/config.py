@@ -37,6 +37,8 @@ DEFAULT_WIX_API_URL = DEFAULT_BASE_URL
 # Wix allows 200 requests a minute per site (docs/wix.md, Rate limits).
 WIX_RATE_LIMIT_MAX = 200
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+# SLACK_STATE_SECRET signs the OAuth state: long enough not to be guessed.
+MIN_STATE_SECRET = 32
 
 
 # Between the problems _check_together finds: a line break, which no problem holds.
@@ -176,6 +178,11 @@ class Settings(BaseSettings):
     slack_signing_secret: OptionalSecret = None
     slack_app_token: OptionalSecret = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # Several workspaces (Slack's OAuth install flow): all three, or none for the single
+    # workspace of SLACK_BOT_TOKEN (docs/slack.md, Installing in several workspaces).
+    slack_client_id: OptionalStr = None
+    slack_client_secret: OptionalSecret = None
+    slack_state_secret: OptionalSecret = None
 
     # Wix: an API key with its site ID, or an OAuth app (client credentials).
     wix_api_key: OptionalSecret = None
@@ -302,13 +309,6 @@ class Settings(BaseSettings):
         check_key_list(value.get_secret_value())
         return value
 
-    @property
-    def slack_oauth_enabled(self) -> bool:
-        """Whether MediaLink serves many workspaces through Slack's OAuth flow (the
-        three SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET settings)."""
-        names = ("slack_client_id", "slack_client_secret", "slack_state_secret")
-        return all(getattr(self, name, None) is not None for name in names)
-
     def rate_fallback_limit(self) -> int:
         """Each replica's share of WIX_RATE_LIMIT while Redis cannot be asked."""
         return max(1, self.wix_rate_limit // self.medialink_replicas)
@@ -372,6 +372,7 @@ class Settings(BaseSettings):
                     f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not; "
                     "set all of them or none"
                 )
+        problems += self._oauth_problems()
         if self.wix_api_key is not None and self.wix_client_id is not None:
             problems.append(
                 "both an API key (WIX_API_KEY) and an OAuth app (WIX_CLIENT_ID) are set; "
@@ -382,6 +383,55 @@ class Settings(BaseSettings):
             # problem's own "; " (before its fix) stays on its bullet.
             raise ValueError(_PROBLEMS_APART.join(problems))
         return self
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Whether MediaLink serves several workspaces through Slack's OAuth install flow
+        (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET all set); False: the
+        one workspace of SLACK_BOT_TOKEN."""
+        return (
+            self.slack_client_id is not None
+            and self.slack_client_secret is not None
+            and self.slack_state_secret is not None
+        )
+
+    def _oauth_problems(self) -> list[str]:
+        group = {
+            "SLACK_CLIENT_ID": self.slack_client_id,
+            "SLACK_CLIENT_SECRET": self.slack_client_secret,
+            "SLACK_STATE_SECRET": self.slack_state_secret,
+        }
+        given = [name for name, value in group.items() if value is not None]
+        missing = [name for name, value in group.items() if value is None]
+        if given and missing:
+            return [
+                f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not; set all "
+                "three to install MediaLink in several workspaces (OAuth), or none for the "
+                "single workspace of SLACK_BOT_TOKEN"
+            ]
+        if not given:
+            return []
+        problems = []
+        assert self.slack_state_secret is not None  # noqa: S101 - all three are set
+        if len(self.slack_state_secret.get_secret_value()) < MIN_STATE_SECRET:
+            problems.append(
+                f"SLACK_STATE_SECRET is shorter than {MIN_STATE_SECRET} characters; use a "
+                "long random string such as the output of `openssl rand -hex 32`"
+            )
+        if self.slack_bot_token is not None:
+            problems.append(
+                "both SLACK_BOT_TOKEN and SLACK_CLIENT_ID are set; in OAuth mode each "
+                "workspace's token comes from its installation: unset SLACK_BOT_TOKEN, or "
+                "unset SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET"
+            )
+        if self.slack_app_token is not None:
+            problems.append(
+                "SLACK_APP_TOKEN (Socket Mode) is set with SLACK_CLIENT_ID: installing in "
+                "several workspaces needs HTTP mode (Slack redirects the installer's browser "
+                "to /slack/oauth_redirect); unset SLACK_APP_TOKEN"
+            )
+        return problems
 
     # What each part of MediaLink needs, checked where it is needed: `medialink
     # parse` runs with no credentials, `link` needs Wix, `serve` needs both.
@@ -408,7 +458,8 @@ class Settings(BaseSettings):
     def slack_problems(self) -> dict[str, str]:
         """What is missing or malformed in the Slack settings, by setting name."""
         found: list[tuple[str, str]] = []
-        if self.slack_bot_token is None:
+        # In OAuth mode each installation brings its own bot token.
+        if not self.oauth_enabled and self.slack_bot_token is None:
             found.append(
                 (
                     "SLACK_BOT_TOKEN",
@@ -416,7 +467,11 @@ class Settings(BaseSettings):
                     "your Slack app's 'OAuth & Permissions' page into .env",
                 )
             )
-        elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+        elif (
+            self.slack_bot_token is not None
+            and not self.oauth_enabled
+            and not self.slack_bot_token.get_secret_value().startswith("xoxb-")
+        ):
             found.append(
                 (
                     "SLACK_BOT_TOKEN",
@@ -459,6 +514,7 @@ _HINTS = {
     "medialink_share_enabled": "use true or false",
     "port": "use a port number from 1 to 65535",
     "slack_api_url": "use an http(s) URL such as https://slack.com/api/",
+    "slack_client_id": "copy the Client ID from your Slack app's 'Basic Information' page",
     "wix_api_url": f"use an http(s) URL such as {DEFAULT_WIX_API_URL}",
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
     "log_format": "use text or json",

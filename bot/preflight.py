@@ -150,6 +150,14 @@ async def check_all(settings: Settings) -> list[ProbeResult]:
         ),
     )
     results = [wix_missing or wix, _static("SLACK_BOT_TOKEN", slack_problems) or bot]
+    if settings.oauth_enabled:
+        results.append(
+            _ok(
+                "SLACK_STATE_SECRET",
+                "OAuth mode: installs at /slack/install, Slack's redirect to "
+                "/slack/oauth_redirect; each workspace's token comes with its installation",
+            )
+        )
     if settings.slack_app_token is None:
         results.append(
             _static("SLACK_SIGNING_SECRET", slack_problems)
@@ -215,7 +223,10 @@ _SLACK_FAILURES: Final = (SlackClientError, aiohttp.ClientError, OSError, Timeou
 
 
 async def probe_slack_bot_token(settings: Settings) -> ProbeResult:
-    """``auth.test`` with SLACK_BOT_TOKEN."""
+    """``auth.test`` with SLACK_BOT_TOKEN; in OAuth mode, the app's credentials instead
+    (each workspace's token comes with its installation)."""
+    if settings.oauth_enabled:
+        return await probe_slack_oauth(settings)
     token = settings.slack_bot_token
     if token is None:
         return ProbeResult("SLACK_BOT_TOKEN", "bad_setting", "SLACK_BOT_TOKEN is not set")
@@ -228,6 +239,50 @@ async def probe_slack_bot_token(settings: Settings) -> ProbeResult:
     team = answer.get("team")
     where = f" (@{who} in {team})" if isinstance(who, str) and isinstance(team, str) else ""
     return _ok("SLACK_BOT_TOKEN", f"SLACK_BOT_TOKEN is accepted by Slack{where}")
+
+
+# oauth.v2.access's answer to a made-up code once it has accepted the client's
+# credentials (docs/slack.md, Installing in several workspaces; the order of Slack's
+# checks is UNCONFIRMED, so "accepted" may be too kind, never too harsh).
+_OAUTH_CODE_REFUSED: Final = frozenset({"invalid_code", "invalid_grant_type"})
+_OAUTH_CLIENT_REFUSED: Final = frozenset({"invalid_client_id", "bad_client_secret"})
+
+
+async def probe_slack_oauth(settings: Settings) -> ProbeResult:
+    """``oauth.v2.access`` with the app's credentials and a code that cannot exist: Slack
+    refusing the code (not the client) means SLACK_CLIENT_ID and SLACK_CLIENT_SECRET hold."""
+    client_id, secret = settings.slack_client_id, settings.slack_client_secret
+    if client_id is None or secret is None:
+        return ProbeResult("SLACK_CLIENT_ID", "bad_setting", "SLACK_CLIENT_ID is not set")
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            await _slack_client(settings, None).oauth_v2_access(
+                client_id=client_id,
+                client_secret=secret.get_secret_value(),
+                code="medialink-check",
+            )
+    except SlackApiError as error:
+        data = getattr(error.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        if code in _OAUTH_CODE_REFUSED:
+            return _ok(
+                "SLACK_CLIENT_ID",
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are accepted by Slack (OAuth mode: "
+                "install MediaLink in a workspace at /slack/install)",
+            )
+        if code in _OAUTH_CLIENT_REFUSED:
+            return _failed(
+                "SLACK_CLIENT_ID",
+                f"Slack refused SLACK_CLIENT_ID or SLACK_CLIENT_SECRET ({code}): copy both "
+                "from your Slack app's 'Basic Information' page (App Credentials) into .env",
+            )
+        return classify_slack_error(error, "SLACK_CLIENT_ID", "oauth.v2.access", settings)
+    except _SLACK_FAILURES as error:
+        return classify_slack_error(error, "SLACK_CLIENT_ID", "oauth.v2.access", settings)
+    return _failed(
+        "SLACK_API_URL",
+        "Slack accepted a made-up OAuth code; SLACK_API_URL does not answer like Slack",
+    )
 
 
 async def probe_slack_app_token(settings: Settings) -> ProbeResult:

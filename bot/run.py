@@ -219,7 +219,10 @@ async def _serve_http(
     stop: asyncio.Event,
 ) -> None:
     secret = settings.slack_signing_secret
-    ready = readiness(services, settings=settings, slack=SlackCheck(app.client))
+    # OAuth mode has no token of its own to ask auth.test with; each installation's is
+    # checked on its requests.
+    slack = None if settings.oauth_enabled else SlackCheck(app.client)
+    ready = readiness(services, settings=settings, slack=slack)
     server = await start_http_server(
         app,
         dispatcher,

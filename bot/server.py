@@ -7,6 +7,11 @@ the raw body (``bot.signing``) before anything parses it, logs it or hands it to
 A request that fails costs one HMAC, gets 401, and reaches nothing: no Bolt, no
 listener, no error handler, no outbound request. The metrics count it, and nothing more.
 
+In OAuth mode (several workspaces) two GET pages are served unsigned, since the
+installer's browser asks for them: ``/slack/install`` and ``/slack/oauth_redirect``. They
+reach only Bolt's OAuth flow (its state check first), with no body, a short query, a
+bound on how many run at once and a deadline. Nothing else skips the check.
+
 ``/metrics`` is on the main port unless ``METRICS_PORT`` gives it a listener of its
 own (``start_metrics_server``); then the main port does not serve it.
 """
@@ -26,6 +31,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import SettingsError
@@ -33,6 +39,7 @@ from bot.dispatch import Dispatcher
 from bot.metrics import CONTENT_TYPE_LATEST, EntryPoint, Metrics, RequestOutcome
 from bot.signing import SignatureChecker, Verdict
 from bot.slack.bolt_fixes import apply_bolt_fixes
+from bot.workspaces.stores import TooManyInstalls
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,12 @@ MAX_BODY_BYTES = 1024 * 1024
 STOP_GRACE = 20.0  # seconds
 
 REFUSED_TEXT = "invalid or missing Slack signature"
+
+# The OAuth pages (several workspaces): an installer's browser, not Slack, asks for them,
+# so they carry no signature; Bolt's state check guards the redirect. Bounded all the same.
+MAX_OAUTH_QUERY = 2048  # characters: Slack's redirect carries a code and a state
+MAX_OAUTH_IN_FLIGHT = 16  # installs handled at once; more get 503
+OAUTH_DEADLINE = 20.0  # seconds for one page: a state write, or oauth.v2.access and auth.test
 
 
 def create_web_app(
@@ -97,12 +110,52 @@ def create_web_app(
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_post(EVENTS_PATH, slack_events)
+    flow = app.oauth_flow
+    if flow is not None:
+        # The only routes that skip the signature check: two GETs, whose only way in is
+        # Bolt's OAuth flow (bot.workspaces.oauth).
+        oauth_page = oauth_handler(flow)
+        web_app.router.add_get(flow.install_path, oauth_page)
+        web_app.router.add_get(flow.redirect_uri_path, oauth_page)
     web_app.router.add_get(HEALTH_PATH, healthz)
     web_app.router.add_get(READY_PATH, readyz_handler(readiness))
     if serve_metrics:
         web_app.router.add_get(METRICS_PATH, metrics_handler(metrics))
     web_app.on_cleanup.append(finish_replies)
     return web_app
+
+
+def oauth_handler(flow: AsyncOAuthFlow) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``GET /slack/install`` and ``GET /slack/oauth_redirect``: bounded in size, in
+    number at once and in time; a failure is a short page, never a trace."""
+    slots = asyncio.Semaphore(MAX_OAUTH_IN_FLIGHT)
+
+    async def oauth_page(request: web.Request) -> web.Response:
+        if request.body_exists or (request.content_length or 0) > 0:
+            return web.Response(status=413, text="these pages take no request body")
+        if len(request.query_string) > MAX_OAUTH_QUERY:
+            return web.Response(status=414, text="the address is too long")
+        if slots.locked():
+            return web.Response(status=503, text="too many installs at once; try again shortly")
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]  # a multidict works
+        )
+        try:
+            async with slots, asyncio.timeout(OAUTH_DEADLINE):
+                if request.path == flow.install_path:
+                    answer = await flow.handle_installation(bolt_request)
+                else:
+                    answer = await flow.handle_callback(bolt_request)
+        except TooManyInstalls:
+            return web.Response(status=503, text="too many installs under way; try again later")
+        except Exception as error:  # a database or Slack failure: the installer retries
+            logger.warning("the OAuth page %s failed (%s)", request.path, type(error).__name__)
+            return web.Response(status=503, text="MediaLink could not finish that; try again")
+        return await to_aiohttp_response(answer)
+
+    return oauth_page
 
 
 async def healthz(_: web.Request) -> web.Response:

@@ -23,6 +23,7 @@ from bot.wix.client import PATH_OAUTH_TOKEN, RetryPolicy, WixMediaClient
 from bot.wix.fairness import MemberQuota
 from bot.wix.links import LinkService
 from bot.wix.ratelimit import RateLimiter
+from bot.workspaces.service import Workspaces, build_workspaces
 
 
 @dataclass(slots=True)
@@ -32,6 +33,8 @@ class Services:
     audit: AuditTrail
     shared: SharedRedis | None = None  # REDIS_URL: what replicas share
     sites: SiteRegistry | None = None  # the connected sites (bot/sites); None: env site only
+    # Per-workspace settings, installations (OAuth mode) and uninstall hooks.
+    workspaces: Workspaces | None = None
 
     async def aclose(self) -> None:
         try:
@@ -159,6 +162,16 @@ def build_services(
         sites=build_site_registry(
             settings, links, audit.migrate, shared=shared, retry=retry, sleep=sleep
         ),
+        workspaces=build_workspaces(
+            engine=audit.engine,
+            ready=audit.ensure_migrated,
+            oauth_client_id=settings.slack_client_id if settings.oauth_enabled else None,
+            state_secret=(
+                settings.slack_state_secret.get_secret_value().encode()
+                if settings.oauth_enabled and settings.slack_state_secret is not None
+                else None
+            ),
+        ),
     )
 
 
@@ -177,7 +190,7 @@ class _SiteQuota:
 def env_visible(settings: Settings) -> Callable[[str], bool]:
     """Who sees the environment's WIX_* site: every tenant with one workspace; with Slack
     OAuth (many workspaces) only those in MEDIALINK_ALLOWED_TEAMS (empty: none)."""
-    if not settings.slack_oauth_enabled:
+    if not settings.oauth_enabled:
         return lambda tenant: True
     allowed = settings.medialink_allowed_teams
     return lambda tenant: tenant in allowed

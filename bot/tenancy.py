@@ -8,6 +8,14 @@ the org (its enterprise ID), whichever of the org's workspaces a request came fr
 
 from __future__ import annotations
 
+import contextvars
+
+# The tenant of the request being served, set once it is known (OAuth mode and single
+# workspace alike); listener tasks copy it, so whatever they record is stamped with it.
+current_tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "medialink_tenant", default=None
+)
+
 
 def tenant_of(
     team_id: str | None, enterprise_id: str | None, *, enterprise_install: bool = False

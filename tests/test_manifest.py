@@ -25,13 +25,16 @@ from bot.server import EVENTS_PATH
 from bot.slack.listeners import workflow
 from bot.slack.surfaces import (
     APP_HOME_OPENED,
+    APP_UNINSTALLED,
     COMMAND,
     FUNCTION_EXECUTED,
     GLOBAL_SHORTCUT,
     LINK_SHARED,
     MESSAGE_SHORTCUT,
+    TOKENS_REVOKED,
     WORKFLOW_STEP,
 )
+from bot.workspaces.oauth import BOT_SCOPES, REDIRECT_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "manifest.yaml"
@@ -185,6 +188,14 @@ def test_the_schema_skip_points_to_a_readme_section_that_says_where_it_comes_fro
     for fact in ("slackapi/manifest-schema", "MIT", "../shared/slack/manifest-schema", "CI"):
         assert fact in section
     assert SCHEMA_ENV in section
+
+
+def test_uninstall_events_and_the_oauth_redirect(manifest: dict[str, Any]) -> None:
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {APP_UNINSTALLED, TOKENS_REVOKED} <= set(events)
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect == "https://medialink.example.com" + REDIRECT_PATH
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
 
 
 def test_schema_is_not_copied_into_the_project() -> None:

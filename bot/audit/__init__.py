@@ -30,6 +30,9 @@ class Entry(StrEnum):
     UNFURL_BUTTON = "button:unfurl"
     FIND = "find"  # links made from /medialink find's results (what was searched is not kept)
     SITES = "sites"  # an admin's change to the connected Wix sites (bot/sites)
+    INSTALL = "install"  # installed through the OAuth flow (the installer is the user)
+    UNINSTALL = "uninstall"  # app_uninstalled, or the bot token revoked
+    SETTINGS = "settings"  # a workspace's admin changed its settings from App Home
 
     @staticmethod
     def button(name: str) -> str:
@@ -74,6 +77,9 @@ class AuditEvent:
     reason: str | None = None
     wix_request_id: str | None = None
     request_id: str | None = None  # the Slack request's ID, as on its log lines
+    # The workspace (or org-wide install) it belongs to (bot.tenancy); when None, the
+    # trail stamps the tenant of the request being served (bot.tenancy.current_tenant).
+    tenant_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,9 @@ class AuditQuery:
     outcome: str | None = None
     since: datetime | None = None
     limit: int = 20
+    # Only this tenant's rows (bot.tenancy): what one workspace of several may see. Rows
+    # from before tenants were recorded count as their workspace's (``team_id``).
+    tenant_id: str | None = None
 
 
 class AuditTrail(Protocol):

@@ -74,12 +74,15 @@ audit_events = sa.Table(
     sa.Column("reason", sa.String(REASON_CHARS)),
     sa.Column("wix_request_id", sa.String(REQUEST_ID_CHARS)),
     sa.Column("request_id", sa.String(ID_CHARS)),  # revision 0002
+    # The workspace (or org-wide install) the row belongs to (bot.tenancy); revision 0004.
+    sa.Column("tenant_id", sa.String(ID_CHARS)),
     # One index per way the record is read: a workspace's, a person's, a file's
     # history, and the refusals (or a Wix error), each newest first.
     sa.Index("ix_audit_events_team_at", "team_id", "at"),
     sa.Index("ix_audit_events_user_at", "user_id", "at"),
     sa.Index("ix_audit_events_file_at", "file_id", "at"),
     sa.Index("ix_audit_events_outcome_at", "outcome", "at"),
+    sa.Index("ix_audit_events_tenant_at", "tenant_id", "at"),
     # Retention deletes by age alone.
     sa.Index("ix_audit_events_at", "at"),
 )

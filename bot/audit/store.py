@@ -44,6 +44,7 @@ from bot.audit.schema import (
 )
 from bot.audit.urls import normalize_database_url, shown_database_url
 from bot.logs import REDACTED, redact
+from bot.tenancy import current_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,9 @@ def event_row(event: AuditEvent) -> tuple[dict[str, Any], list[str]]:
             event.wix_request_id, REQUEST_ID_CHARS, "wix_request_id", redacted
         ),
         "request_id": _identifier(event.request_id, ID_CHARS, "request_id", redacted),
+        "tenant_id": _identifier(
+            event.tenant_id or current_tenant.get(), ID_CHARS, "tenant_id", redacted
+        ),
     }
     return row, redacted
 
@@ -164,6 +168,7 @@ def _event(row: sa.Row[Any]) -> AuditEvent:
         reason=row.reason,
         wix_request_id=row.wix_request_id,
         request_id=row.request_id,
+        tenant_id=row.tenant_id,
     )
 
 
@@ -257,6 +262,16 @@ class SqlAuditTrail:
         return self._healthy
 
     @property
+    def engine(self) -> AsyncEngine:
+        """The engine, shared with what else lives in this database (bot.workspaces)."""
+        return self._engine
+
+    async def ensure_migrated(self) -> None:
+        """Migrate unless done already (as ``query`` does); raises when it cannot."""
+        if not self._migrated:
+            await self.migrate()
+
+    @property
     def pending(self) -> int:
         """Events recorded and not yet written."""
         return len(self._buffer) + len(self._in_flight)
@@ -313,6 +328,15 @@ class SqlAuditTrail:
             await self.flush(QUERY_WAIT)  # so a person sees the link they just made
         table = audit_events.c
         statement = sa.select(audit_events)
+        if query.tenant_id is not None:
+            # Rows recorded before tenants were stamped (revision 0004) belong to the
+            # workspace they were made through.
+            statement = statement.where(
+                sa.or_(
+                    table.tenant_id == query.tenant_id,
+                    sa.and_(table.tenant_id.is_(None), table.team_id == query.tenant_id),
+                )
+            )
         if query.team_id is not None:
             statement = statement.where(table.team_id == query.team_id)
         if query.user_id is not None:

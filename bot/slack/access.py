@@ -52,6 +52,8 @@ logger = logging.getLogger("bot.slack")
 
 # Where listeners find the decision (``Allowed``) in Bolt's context.
 ACCESS_KEY = "medialink_access"
+# The request's own gate (its workspace's policy), put there by bot.slack.tenancy.
+GATE_KEY = "medialink_gate"
 MAX_VIEW_ERROR = 300
 _MENTION = re.compile(r"<([@#])([A-Z0-9]{1,40})>")
 
@@ -89,7 +91,8 @@ class AccessControl(AsyncMiddleware):
             channel_pending=body.get("type") in {"shortcut", "block_suggestion"},
             user_team_id=_user_team_of(body),
         )
-        decision = await self.gate.check(
+        gate = context.get(GATE_KEY)
+        decision = await (gate if isinstance(gate, AccessGate) else self.gate).check(
             asker,
             home_team=authorized.team_id if authorized is not None else None,
             home_enterprise=authorized.enterprise_id if authorized is not None else None,

@@ -21,6 +21,10 @@ LINK_SHARED: Final = "link_shared"
 # The "Get a download link" button under an unfurl; its audit entry is Entry.UNFURL_BUTTON.
 UNFURL_ACTION: Final = "medialink_unfurl"
 
+# MediaLink uninstalled, or its tokens revoked: what is kept for the workspace goes.
+APP_UNINSTALLED: Final = "app_uninstalled"
+TOKENS_REVOKED: Final = "tokens_revoked"
+
 
 def button_entry(action_id: str) -> str:
     """The audit trail's name for a click on one of MediaLink's buttons: ``button:regenerate``."""

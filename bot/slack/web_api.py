@@ -66,7 +66,9 @@ def retry_after(response: HttpResponse) -> float | None:
     return 1.0  # Slack always sends one with a 429; without, a short pause
 
 
-def build_web_client(token: str, base_url: str) -> AsyncWebClient:
+def build_web_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """A client on ``base_url``; without a token (OAuth mode) each request's client gets
+    its installation's token from Bolt's authorize."""
     # The SDK's and Bolt's own loggers are kept (no logger= here): bot.logs keeps the
     # library loggers from writing request bodies at any level.
     return configure_web_client(AsyncWebClient(token=token), base_url)

@@ -203,3 +203,50 @@ def test_an_unsupported_database_url_is_a_settings_error(
     assert "DATABASE_URL is not valid" in err
     assert "postgresql+asyncpg://" in err
     assert "root:pw" not in err
+
+
+def test_team_shows_only_that_tenants_rows(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Several workspaces: ``--team`` is the tenant (bot.tenancy). A row made through T1
+    for another tenant (a shared channel) is not T1's; an org-wide install's rows are
+    found by the org's ID; rows from before tenants were recorded count as their team's."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    def row(n: int, team: str, tenant: str | None, enterprise: str | None = None) -> AuditEvent:
+        return AuditEvent(
+            at=NOW - timedelta(minutes=n),
+            team_id=team,
+            enterprise_id=enterprise,
+            user_id=f"U0USER{n:04d}",
+            channel_id="C1",
+            entry=Entry.COMMAND,
+            outcome=Outcome.OK,
+            file_id=f"file{n}.jpg",
+            tenant_id=tenant,
+        )
+
+    async def write() -> None:
+        trail = SqlAuditTrail(database_url)
+        trail.record(
+            [
+                row(1, "T1", "T1"),
+                row(2, "T1", "T2"),
+                row(3, "T2", "T2"),
+                row(4, "T7", "E9", enterprise="E9"),
+                row(5, "T1", None),
+            ]
+        )
+        await trail.aclose()
+
+    asyncio.run(write())
+    shown = {}
+    for team in ("T1", "T2", "E9"):
+        code, out, _ = run(capsys, "--team", team, "--json")
+        assert code == 0
+        shown[team] = [event["file_id"] for event in json.loads(out)["events"]]
+    assert shown == {
+        "T1": ["file1.jpg", "file5.jpg"],
+        "T2": ["file2.jpg", "file3.jpg"],
+        "E9": ["file4.jpg"],
+    }

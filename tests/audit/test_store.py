@@ -146,7 +146,7 @@ async def test_migrations_are_idempotent_and_safe_when_replicas_start_together(
             )
     finally:
         await engine.dispose()
-    assert [tuple(v) for v in versions] == [("0003",)]
+    assert [tuple(v) for v in versions] == [("0004",)]
     assert {index["name"] for index in indexes} >= {
         "ix_audit_events_team_at",
         "ix_audit_events_user_at",

@@ -31,6 +31,7 @@ expired or over-used response_url), the fake picks a plausible answer and says s
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -714,6 +715,31 @@ def iter_elements(blocks: Sequence[Json]) -> Iterator[tuple[Json, Json]]:
 # ---------------------------------------------------------------------------- records
 
 
+@dataclass
+class FakeInstall:
+    """One installation of the app, as Slack keeps it: a workspace (``team_id``), or an
+    Enterprise Grid org (``enterprise_id``, ``org_wide``: no workspace of its own, its
+    people in ``member_team``). Tokens are issued when the install completes."""
+
+    team_id: str | None
+    installer: str
+    enterprise_id: str | None = None
+    org_wide: bool = False
+    team_name: str = "A workspace"
+    member_team: str = "T0ORGWS01"
+    bot_user_id: str = BOT_USER_ID
+    bot_id: str = BOT_ID
+    lifetime: float = 12 * 3600.0  # a rotating token's life (docs/slack.md, Token rotation)
+    bot_token: str = ""
+    refresh_token: str | None = None
+    expires_at: float | None = None
+    refreshed: int = 0
+
+    @property
+    def tenant(self) -> str:
+        return (self.enterprise_id if self.org_wide else self.team_id) or "none"
+
+
 @dataclass(frozen=True)
 class ApiCall:
     """One Web API request as the fake received and answered it."""
@@ -919,6 +945,19 @@ class FakeSlack:
         self.home_tab_enabled = True
         # Web API method → seconds it takes to answer (a slow Slack).
         self.delays: dict[str, float] = {}
+        # OAuth (several workspaces, ``enable_oauth``): installs by bot token, the codes
+        # handed to the app's redirect, refresh tokens; ``_serving`` is the install whose
+        # token the call being answered carries (auth.test, users.info answer for it).
+        self.client_id: str | None = None
+        self.client_secret: str | None = None
+        self.token_rotation = False
+        self.oauth_redirect_url: str | None = None
+        self.installs: dict[str, FakeInstall] = {}
+        self.next_install: FakeInstall | None = None
+        self.authorize_requests: list[Json] = []
+        self._codes: dict[str, FakeInstall] = {}
+        self._refresh_tokens: dict[str, FakeInstall] = {}
+        self._serving: FakeInstall | None = None
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._clock_offset = 0.0
@@ -996,6 +1035,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._web_api)  # slack_sdk GETs users.info
         app.router.add_post("/response/{url_id}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/oauth/v2/authorize", self._oauth_authorize)
         self._socket_wakeup = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -1311,11 +1351,21 @@ class FakeSlack:
         if delay:
             await asyncio.sleep(delay)
         args, problem = await self._read_args(request)
+        if method == "oauth.v2.access" and problem is None:
+            response = self._oauth_v2_access(request, args)
+            with self._lock:
+                self._calls.append(ApiCall(method, args, None, content_type, 200, response))
+            return web.json_response(response)
         token = self._token(request, args)
         status, response = 200, {"ok": False, "error": problem}
         headers: dict[str, str] = {}
         if problem is None:
-            status, response, headers = self._answer(method, args, token)
+            with self._lock:
+                self._serving = self.installs.get(token or "")
+            try:
+                status, response, headers = self._answer(method, args, token)
+            finally:
+                self._serving = None
         with self._lock:
             self._calls.append(ApiCall(method, args, token, content_type, status, response))
         return web.json_response(response, status=status, headers=headers)
@@ -1366,7 +1416,14 @@ class FakeSlack:
             if injected is not None:
                 return injected.status, {"ok": False, "error": injected.error}, {}
             return 200, self._end_function(method, args, token), {}
-        if token not in (self.bot_token, self.app_token):
+        install = self._serving
+        if (
+            install is not None
+            and install.expires_at is not None
+            and self.now() >= install.expires_at
+        ):
+            return 200, {"ok": False, "error": "token_expired"}, {}
+        if token not in (self.bot_token, self.app_token) and install is None:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         wants_app_token = method in _APP_TOKEN_METHODS
         if (token == self.app_token) != wants_app_token:
@@ -1387,7 +1444,11 @@ class FakeSlack:
         handler = _HANDLERS.get(method)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
-        headers = {"x-oauth-scopes": ",".join(self.scopes)} if token == self.bot_token else {}
+        headers = (
+            {"x-oauth-scopes": ",".join(self.scopes)}
+            if token == self.bot_token or install is not None
+            else {}
+        )
         return 200, handler(self, args), headers
 
     def _take_injected(self, method: str) -> _Injected | None:
@@ -1402,6 +1463,22 @@ class FakeSlack:
             return injected
 
     def _auth_test(self, _: Json) -> Json:
+        install = self._serving
+        if install is not None:
+            # The token's own workspace (org-wide: the org, no workspace); docs/slack.md,
+            # Enterprise Grid.
+            return {
+                "ok": True,
+                "url": f"https://{(install.team_id or install.enterprise_id or '').lower()}"
+                ".slack.com/",
+                "team": install.team_name,
+                "user": "medialink",
+                "team_id": install.team_id or install.enterprise_id,
+                "user_id": install.bot_user_id,
+                "bot_id": install.bot_id,
+                "enterprise_id": install.enterprise_id,
+                "is_enterprise_install": install.org_wide,
+            }
         return {
             "ok": True,
             "url": f"https://{TEAM_DOMAIN}.slack.com/",
@@ -1424,14 +1501,146 @@ class FakeSlack:
         if user is None:
             user = {
                 "id": user_id,
-                "team_id": self.team_id,
+                "team_id": self._serving_team(),
                 "name": user_id.lower(),
                 "deleted": False,
                 "is_bot": False,
                 "is_restricted": False,
                 "is_ultra_restricted": False,
             }
+        install = self._serving
+        if install is not None and install.enterprise_id is not None and user_id not in self.users:
+            user = {
+                **user,
+                "enterprise_user": {
+                    "id": user_id,
+                    "enterprise_id": install.enterprise_id,
+                    "enterprise_name": "The Org",
+                    "teams": [user["team_id"]],
+                },
+            }
         return {"ok": True, "user": user}
+
+    def _serving_team(self) -> str:
+        """The workspace of the token being served: an org-wide install's people belong to
+        one of the org's workspaces (``FakeInstall.member_team``)."""
+        install = self._serving
+        if install is None:
+            return self.team_id
+        return install.team_id or install.member_team
+
+    # -- OAuth (several workspaces)
+
+    def enable_oauth(self, client_id: str, client_secret: str, *, rotation: bool = False) -> None:
+        """The app's credentials (Basic Information), and whether token rotation is on."""
+        self.client_id, self.client_secret, self.token_rotation = client_id, client_secret, rotation
+
+    def install_next(self, install: FakeInstall) -> None:
+        """Who approves the next trip through the authorize page, for which workspace."""
+        self.next_install = install
+
+    def uninstall(self, install: FakeInstall) -> None:
+        """Slack's side of an uninstall: the install's tokens stop working."""
+        with self._lock:
+            self.revoked_tokens.add(install.bot_token)
+            self.installs.pop(install.bot_token, None)
+
+    async def _oauth_authorize(self, request: web.Request) -> web.Response:
+        """``slack.com/oauth/v2/authorize``: the installer approves (``next_install``) and
+        the browser is sent to the app's redirect URL with a one-time code and the state."""
+        query = dict(request.query)
+        with self._lock:
+            self.authorize_requests.append(query)
+            install, self.next_install = self.next_install, None
+        if query.get("client_id") != self.client_id or install is None:
+            return web.Response(status=400, text="invalid client_id or nobody to install")
+        redirect = query.get("redirect_uri") or self.oauth_redirect_url
+        if not redirect:
+            return web.Response(status=400, text="no redirect URL configured")
+        code = uuid.uuid4().hex
+        with self._lock:
+            self._codes[code] = install
+        state = query.get("state", "")
+        location = f"{redirect}?code={code}&state={state}"
+        return web.Response(status=302, headers={"Location": location})
+
+    def _oauth_v2_access(self, request: web.Request, args: Json) -> Json:
+        """``oauth.v2.access``: a code for an install, or (rotation) a refresh token for a
+        new access token. The client's credentials come as HTTP Basic or in the body."""
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header.removeprefix("Basic ")).decode()
+            except ValueError:
+                return {"ok": False, "error": "invalid_client_id"}
+            client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client_secret != self.client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        if args.get("grant_type") == "refresh_token":
+            return self._refresh(str(args.get("refresh_token") or ""))
+        with self._lock:
+            install = self._codes.pop(str(args.get("code") or ""), None)
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        self._issue(install)
+        answer: Json = {
+            "ok": True,
+            "access_token": install.bot_token,
+            "token_type": "bot",
+            "scope": ",".join(self.scopes),
+            "bot_user_id": install.bot_user_id,
+            "app_id": APP_ID,
+            "team": None
+            if install.org_wide
+            else {"id": install.team_id, "name": install.team_name},
+            "enterprise": (
+                {"id": install.enterprise_id, "name": "The Org"} if install.enterprise_id else None
+            ),
+            "is_enterprise_install": install.org_wide,
+            "authed_user": {"id": install.installer},
+        }
+        if install.refresh_token is not None:
+            answer["refresh_token"] = install.refresh_token
+            answer["expires_in"] = int((install.expires_at or self.now()) - self.now())
+        return answer
+
+    def _issue(self, install: FakeInstall) -> None:
+        """A fresh bot token for ``install`` (and, with rotation, a refresh token)."""
+        with self._lock:
+            self.installs.pop(install.bot_token, None)
+            install.bot_token = f"xoxb-{install.tenant}-{uuid.uuid4().hex[:12]}"
+            if self.token_rotation:
+                install.refresh_token = f"xoxe-1-{uuid.uuid4().hex}"
+                install.expires_at = self.now() + install.lifetime
+                self._refresh_tokens[install.refresh_token] = install
+            self.installs[install.bot_token] = install
+
+    def _refresh(self, refresh_token: str) -> Json:
+        with self._lock:
+            install = self._refresh_tokens.pop(refresh_token, None)
+        if install is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        old = install.bot_token
+        self._issue(install)
+        with self._lock:
+            self.revoked_tokens.add(old)
+            install.refreshed += 1
+        return {
+            "ok": True,
+            "access_token": install.bot_token,
+            "token_type": "bot",
+            "refresh_token": install.refresh_token,
+            "expires_in": install.lifetime,
+            "scope": ",".join(self.scopes),
+        }
+
+    def expire_tokens(self, install: FakeInstall) -> None:
+        """Let the install's access token run out now (token rotation)."""
+        with self._lock:
+            install.expires_at = self.now()
 
     def _usergroups_users_list(self, args: Json) -> Json:
         group = str(args.get("usergroup") or "")
@@ -2090,6 +2299,55 @@ def function_executed_event(
                 "user_id": BOT_USER_ID,
                 "is_bot": True,
                 "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def app_uninstalled_event(
+    team_id: str | None, *, enterprise_id: str | None = None, org_wide: bool = False
+) -> Json:
+    """``app_uninstalled`` as the Events API sends it (docs/slack.md, Installing in several
+    workspaces); the harness signs it like any request."""
+    return _lifecycle_event({"type": "app_uninstalled"}, team_id, enterprise_id, org_wide)
+
+
+def tokens_revoked_event(
+    team_id: str | None,
+    *,
+    bot: Sequence[str] = (BOT_USER_ID,),
+    users: Sequence[str] = (),
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+) -> Json:
+    """``tokens_revoked``: the IDs whose bot tokens (``bot``) and user tokens (``oauth``)
+    were revoked."""
+    event = {"type": "tokens_revoked", "tokens": {"oauth": list(users), "bot": list(bot)}}
+    return _lifecycle_event(event, team_id, enterprise_id, org_wide)
+
+
+def _lifecycle_event(
+    event: Json, team_id: str | None, enterprise_id: str | None, org_wide: bool
+) -> Json:
+    now = time.time()
+    team = team_id or enterprise_id
+    return {
+        "token": "XXYYZZ",
+        "team_id": team,
+        "enterprise_id": enterprise_id,
+        "api_app_id": APP_ID,
+        "event": {**event, "event_ts": f"{now:.6f}"},
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(now),
+        "authorizations": [
+            {
+                "enterprise_id": enterprise_id,
+                "team_id": None if org_wide else team_id,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": org_wide,
             }
         ],
         "is_ext_shared_channel": False,

@@ -35,6 +35,7 @@ from bot.wix.errors import WixError
 from bot.wix.fairness import FileQuotaError, WixBusyError
 from bot.wix.links import FileLinks, LinkOptions, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
+from bot.workspaces.service import Workspaces
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,11 @@ class SlackDeps:
     recent_steps: OrderedDict[str, None] = field(default_factory=OrderedDict)
     # The connected Wix sites (bot/sites); None: every link from the environment's site.
     sites: SiteRegistry | None = None
+    # OAuth mode: the tenant (bot.tenancy) served; what it reads of the record is its own.
+    # None: one workspace, the whole record.
+    tenant: str | None = None
+    # Per-workspace settings, installations and clean-up (bot.workspaces).
+    workspaces: Workspaces | None = None
 
     @property
     def max_expiry(self) -> timedelta:

@@ -3,9 +3,10 @@ Regenerate button; admins also see anyone's links, by person or by file.
 
 Reading the text and deciding who may see what happen before the ack (pure and quick),
 so a problem or a refusal is answered in the ack itself; the record is read after it,
-under a deadline. Only ``ok`` events are links. The record is not filtered by
-workspace: MediaLink serves one workspace, and people from other organisations it lets
-in (Slack Connect) are part of what admins must see.
+under a deadline. Only ``ok`` events are links. In single-workspace mode the record is
+not filtered by workspace: people from other organisations MediaLink lets in (Slack
+Connect) are part of what admins must see. In OAuth mode every read is the tenant's own
+rows (``read_record``), whoever asks.
 
 Nothing read from the record is logged: file names and reasons go to the person only.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,8 @@ def query_for(subject: HistorySubject, *, caller: str) -> AuditQuery:
 async def read_record(deps: SlackDeps, query: AuditQuery) -> list[AuditEvent] | None:
     """The events ``query`` asks for, newest first; None (logged, by type only) when the
     record cannot be read in time."""
+    if deps.tenant is not None:
+        query = replace(query, tenant_id=deps.tenant)  # one workspace never reads another's
     try:
         async with asyncio.timeout(QUERY_TIMEOUT):
             events = await deps.audit.query(query)

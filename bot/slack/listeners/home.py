@@ -63,7 +63,16 @@ async def read_home(deps: SlackDeps, user_id: str, *, admin: bool) -> HomeConten
         activity=lists[1],
         refusals=lists[2],
         record_readable=readable,
+        settings_lines=settings_lines(deps) if admin else (),
     )
+
+
+def settings_lines(deps: SlackDeps) -> list[str]:
+    """The workspace's access settings as admins may change them (not the workspaces
+    line: an installation serves its own)."""
+    if deps.workspaces is None:
+        return []
+    return [line for line in deps.policy.describe() if not line.startswith("workspaces:")]
 
 
 async def home_opened(

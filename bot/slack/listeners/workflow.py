@@ -37,7 +37,8 @@ from bot.audit import Entry
 from bot.audit.events import Requester, refusal_event
 from bot.durations import parse_duration
 from bot.logs import request_id_var
-from bot.policy import Asker, Refusal
+from bot.policy import AccessGate, Asker, Refusal
+from bot.slack.access import GATE_KEY
 from bot.slack.listeners import SlackDeps, checked_options, make_links, tenant_of_context
 from bot.slack.messages import (
     asset_label,
@@ -187,8 +188,9 @@ async def _check_access(deps: SlackDeps, requester: Requester, context: AsyncBol
     """The policy, for the person the step acts for (as ``bot.slack.access`` does for the
     payload's user). A step has no channel: with an allowed-channel list, only admins pass."""
     assert requester.user_id is not None  # noqa: S101 - set by the caller
-    gate = deps.gate
-    if gate is None:  # build_app always gives one; refuse rather than skip the policy
+    # The request's own gate (its workspace's rules, bot.slack.tenancy), else the app's.
+    gate = context.get(GATE_KEY) or deps.gate
+    if not isinstance(gate, AccessGate):  # build_app always gives one; refuse, never skip
         raise StepFailure(deps.policy.unavailable().message)
     authorized = context.authorize_result
     decision = await gate.check(

@@ -15,9 +15,10 @@ from typing import Any
 
 from bot.audit import AuditEvent
 from bot.durations import format_duration
-from bot.slack.render.block_kit import Block, context, plain, section
+from bot.slack.render.block_kit import Block, button, context, plain, section
 from bot.slack.render.history import link_line, refusal_line
 from bot.slack.render.limits import MAX_VIEW_BLOCKS
+from bot.slack.render.settings import SETTINGS_EDIT_ACTION
 from bot.slack.render.text import slack_date
 from bot.slack.surfaces import COMMAND
 
@@ -54,6 +55,8 @@ class HomeContent:
     refusals: Sequence[AuditEvent] = ()  # admins: the workspace's recent refusals
     record_readable: bool = True
     extra_rules: Sequence[str] = field(default=())
+    # Admins: the workspace's access settings, one line each, with "Edit settings".
+    settings_lines: Sequence[str] = field(default=())
 
 
 def render_home(content: HomeContent, limits: HomeLimits, *, now: datetime) -> dict[str, Any]:
@@ -83,6 +86,15 @@ def render_home(content: HomeContent, limits: HomeLimits, *, now: datetime) -> d
                 block_id="home_own_more",
             )
         )
+    if content.is_admin and content.settings_lines:
+        blocks.append({"type": "divider", "block_id": "home_divider_settings"})
+        settings = section(
+            "*This workspace's settings* (you may change them as a MediaLink admin)\n"
+            + "\n".join(f"• {line}" for line in content.settings_lines),
+            block_id="home_settings",
+        )
+        settings["accessory"] = button("Edit settings", SETTINGS_EDIT_ACTION)
+        blocks.append(settings)
     if content.is_admin:
         blocks.append({"type": "divider", "block_id": "home_divider_activity"})
         blocks += _list(
