@@ -12,19 +12,33 @@ tenant's rows of the record (``SlackDeps.tenant``).
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.policy import AccessGate, AccessPolicy, Asker, Decision, Directory, Reason, Refusal
+from bot.policy import (
+    AccessGate,
+    AccessPolicy,
+    AccessSettings,
+    Asker,
+    Decision,
+    Directory,
+    Reason,
+    Refusal,
+)
 from bot.slack.access import GATE_KEY
 from bot.slack.middleware import DEPS_KEY, deps_of
 from bot.tenancy import current_tenant, tenant_of
 from bot.workspaces.policy import SettingsUnavailable
 from bot.workspaces.service import InstallKey, Workspaces
+
+if TYPE_CHECKING:
+    from bot.slack.listeners import SlackDeps
 
 logger = logging.getLogger("bot.slack")
 
@@ -42,6 +56,19 @@ class SettingsUnavailableGate(AccessGate):
         return Refusal(reason=Reason.UNAVAILABLE, message=SETTINGS_UNREADABLE)
 
 
+# Tenants whose last request's policy, gate and deps are kept for reuse.
+MAX_SCOPED_TENANTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Scoped:
+    access: AccessSettings
+    given: SlackDeps
+    directory: Directory
+    gate: AccessGate
+    deps: SlackDeps
+
+
 class TenantScope(AsyncMiddleware):
     """Name the request's tenant and give it its own policy and access gate."""
 
@@ -51,6 +78,17 @@ class TenantScope(AsyncMiddleware):
         self.workspaces = workspaces
         self.policy = policy  # the environment's
         self.directory = directory  # single-workspace mode: the bot token's, shared
+        # Each installation serves its own workspace (or org): MEDIALINK_ALLOWED_TEAMS does
+        # not limit who installs (docs/slack.md, Installing in several workspaces).
+        self.base = (
+            replace(policy.settings, allowed_teams=frozenset())
+            if workspaces.oauth
+            else policy.settings
+        )
+        # What was built for each tenant's last request, reused while its settings, the
+        # listeners' deps and its directory are the same objects: this runs before every
+        # ack, and a burst's acks each wait for all the others' (docs/architecture.md).
+        self._scoped: OrderedDict[str, _Scoped] = OrderedDict()
 
     async def async_process(
         self,
@@ -67,13 +105,8 @@ class TenantScope(AsyncMiddleware):
             return await next()  # no workspace named: nothing of any tenant is served
         current_tenant.set(tenant)
         oauth = self.workspaces.oauth
-        base = self.policy.settings
-        key = None
-        if oauth:
-            # Each installation serves its own workspace (or org): MEDIALINK_ALLOWED_TEAMS
-            # does not limit who installs (docs/slack.md, Installing in several workspaces).
-            base = replace(base, allowed_teams=frozenset())
-            key = InstallKey(context.enterprise_id, context.team_id, org_wide)
+        base = self.base
+        key = InstallKey(context.enterprise_id, context.team_id, org_wide) if oauth else None
         gate: AccessGate
         try:
             access = await self.workspaces.access_settings(tenant, base, key)
@@ -86,8 +119,32 @@ class TenantScope(AsyncMiddleware):
                 # environment's settings (docs/slack.md, Installing in several workspaces).
                 gate = AccessGate(policy, self._directory(tenant, req))
         else:
-            policy = replace(self.policy, settings=access)
-            gate = AccessGate(policy, self._directory(tenant, req))
+            deps = deps_of(context)
+            directory = self._directory(tenant, req)
+            last = self._scoped.get(tenant)
+            if (
+                last is None
+                or last.access is not access
+                or last.given is not deps
+                or last.directory is not directory
+            ):
+                policy = replace(self.policy, settings=access)
+                last = _Scoped(
+                    access=access,
+                    given=deps,
+                    directory=directory,
+                    gate=AccessGate(policy, directory),
+                    deps=replace(
+                        deps,
+                        policy=policy,
+                        share_enabled=policy.settings.share_enabled,
+                        tenant=tenant if oauth else None,
+                    ),
+                )
+                self._remember(tenant, last)
+            context[DEPS_KEY] = last.deps
+            context[GATE_KEY] = last.gate
+            return await next()
         deps = deps_of(context)
         context[DEPS_KEY] = replace(
             deps,
@@ -97,6 +154,12 @@ class TenantScope(AsyncMiddleware):
         )
         context[GATE_KEY] = gate
         return await next()
+
+    def _remember(self, tenant: str, scoped: _Scoped) -> None:
+        self._scoped[tenant] = scoped
+        self._scoped.move_to_end(tenant)
+        while len(self._scoped) > MAX_SCOPED_TENANTS:
+            self._scoped.popitem(last=False)
 
     def _directory(self, tenant: str, req: AsyncBoltRequest) -> Directory:
         client = req.context.client

@@ -61,6 +61,14 @@ class TenantDirectories:
         self._by_tenant.pop(tenant, None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    stored: WorkspacePolicy | None
+    base: AccessSettings
+    installer: str | None
+    settings: AccessSettings
+
+
 @dataclass(slots=True)
 class Workspaces:
     """Per-workspace settings, installations (OAuth mode) and uninstall clean-up."""
@@ -73,6 +81,10 @@ class Workspaces:
     directories: TenantDirectories = field(default_factory=TenantDirectories)
     clock: Callable[[], float] = time.monotonic
     _installers: OrderedDict[str, tuple[float, str | None]] = field(default_factory=OrderedDict)
+    # The last settings put together per tenant, with what they were made from: a request
+    # whose inputs are the same objects gets the same object back, so the request
+    # middleware can reuse what it built from it (bot.slack.tenancy) before the ack.
+    _applied: OrderedDict[str, _Applied] = field(default_factory=OrderedDict)
 
     async def access_settings(
         self, tenant: str, base: AccessSettings, key: InstallKey | None = None
@@ -81,10 +93,25 @@ class Workspaces:
         mode, its installer as an admin. Raises ``SettingsUnavailable``."""
         stored = await self.policies.get(tenant)
         installer = await self.installer(tenant, key) if key is not None else None
+        last = self._applied.get(tenant)
+        if (
+            last is not None
+            and last.stored is stored
+            and last.base is base
+            and last.installer == installer
+        ):
+            return last.settings
         more = frozenset({installer}) if installer else frozenset()
-        if stored is None:
-            return _with_admins(base, more)
-        return stored.applied_to(base, more_admins=more)
+        settings = (
+            _with_admins(base, more)
+            if stored is None
+            else stored.applied_to(base, more_admins=more)
+        )
+        self._applied[tenant] = _Applied(stored, base, installer, settings)
+        self._applied.move_to_end(tenant)
+        while len(self._applied) > self.policies.max_tenants:
+            self._applied.popitem(last=False)
+        return settings
 
     async def installer(self, tenant: str, key: InstallKey) -> str | None:
         """Who installed MediaLink for the tenant (OAuth mode), cached like the settings;
@@ -114,6 +141,7 @@ class Workspaces:
     def forget(self, tenant: str) -> None:
         """Drop what is cached for the tenant (installed anew)."""
         self._installers.pop(tenant, None)
+        self._applied.pop(tenant, None)
         self.directories.forget(tenant)
 
     async def uninstalled(self, tenant: str, key: InstallKey) -> list[str]:
