@@ -105,7 +105,7 @@ def test_every_cited_heading_exists() -> None:
 
 
 # Paths outside the repository: the workplace's shared folder and this machine's own.
-_OUTSIDE = re.compile(r"\.\./shared\b|(?<![\w.])/work/|shared/contracts|/tmp/")
+_OUTSIDE = re.compile(r"\.\./shared\b|shared/contracts|(?<![\w.])/(?:work|tmp)/")
 # The one place outside the repository that the manifest tests and the README name: where
 # the manifest schema is found (README.md, "The manifest schema").
 _SCHEMA_PLACE = "../shared/slack/manifest-schema"
