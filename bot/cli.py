@@ -610,7 +610,7 @@ def run_check(out: TextIO) -> int:
     for result in results:
         out.write(f"{'ok  ' if result.ok else 'FAIL'} {result.message}\n")
     out.write("Access policy (read at start):\n")
-    for line in build_policy(settings).describe():
+    for line in build_policy(settings).describe(oauth=settings.oauth_enabled):
         out.write(f"     {line}\n")
     return exit_code(results)
 

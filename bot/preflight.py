@@ -16,14 +16,19 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from pathlib import Path
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
+import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.audit.urls import normalize_database_url, shown_database_url
 from bot.config import (
     DEFAULT_SLACK_API_URL,
     DEFAULT_WIX_API_URL,
@@ -33,6 +38,8 @@ from bot.config import (
     WixCredentials,
 )
 from bot.services import build_wix_auth
+from bot.sites.keys import Keyring, KeyringError
+from bot.sites.schema import wix_sites
 from bot.wix.client import RetryPolicy, WixMediaClient
 from bot.wix.errors import (
     AccessProblem,
@@ -140,7 +147,7 @@ async def check_all(settings: Settings) -> list[ProbeResult]:
     except SettingsError as error:
         wix_missing = ProbeResult(_wix_label(None), "bad_setting", "; ".join(error.problems))
 
-    wix, bot, app = await asyncio.gather(
+    wix, bot, app, sites = await asyncio.gather(
         _run_if(wix_missing is None, probe_wix, settings),
         _run_if("SLACK_BOT_TOKEN" not in slack_problems, probe_slack_bot_token, settings),
         _run_if(
@@ -148,16 +155,10 @@ async def check_all(settings: Settings) -> list[ProbeResult]:
             probe_slack_app_token,
             settings,
         ),
+        probe_sites(settings),
     )
     results = [wix_missing or wix, _static("SLACK_BOT_TOKEN", slack_problems) or bot]
-    if settings.oauth_enabled:
-        results.append(
-            _ok(
-                "SLACK_STATE_SECRET",
-                "OAuth mode: installs at /slack/install, Slack's redirect to "
-                "/slack/oauth_redirect; each workspace's token comes with its installation",
-            )
-        )
+    results.append(describe_mode(settings))
     if settings.slack_app_token is None:
         results.append(
             _static("SLACK_SIGNING_SECRET", slack_problems)
@@ -172,6 +173,7 @@ async def check_all(settings: Settings) -> list[ProbeResult]:
         )
     else:
         results.append(_static("SLACK_APP_TOKEN", slack_problems) or app)
+    results += [describe_unfurl(settings), describe_encryption_key(settings), sites]
     return _unique(result for result in results if result is not None)
 
 
@@ -197,6 +199,155 @@ def _static(setting: str, problems: dict[str, str]) -> ProbeResult | None:
 def _unique(results: Iterable[ProbeResult]) -> list[ProbeResult]:
     """Drop repeats (both Slack probes failing on the same SLACK_API_URL), keep order."""
     return list(dict.fromkeys(results))
+
+
+# -- the set-up in force (what `check` reports besides the probes) ----------------------
+
+# Stored sites whose credentials `check` tries to decrypt: a bound on its work.
+MAX_SITES_CHECKED: Final = 1000
+
+
+def describe_mode(settings: Settings) -> ProbeResult:
+    """Token or OAuth mode, and what MEDIALINK_ALLOWED_TEAMS means in it."""
+    teams = ", ".join(sorted(settings.medialink_allowed_teams))
+    if settings.oauth_enabled:
+        env_site = (
+            f"the environment's Wix site serves {teams} only (MEDIALINK_ALLOWED_TEAMS)"
+            if teams
+            else "the environment's Wix site serves no workspace (MEDIALINK_ALLOWED_TEAMS is empty)"
+        )
+        return _ok(
+            "SLACK_STATE_SECRET",
+            "OAuth mode (several workspaces): installs at /slack/install, Slack's redirect "
+            "to /slack/oauth_redirect; each workspace's token comes with its installation, "
+            f"and each is served under its own settings; {env_site}",
+        )
+    over = "Socket Mode" if settings.slack_app_token is not None else "HTTP"
+    return _ok(
+        "SLACK_BOT_TOKEN",
+        f"Token mode (one workspace, SLACK_BOT_TOKEN's, over {over}); MEDIALINK_ALLOWED_TEAMS "
+        "names who may use MediaLink, and every workspace served uses the environment's "
+        "Wix site",
+    )
+
+
+def describe_unfurl(settings: Settings) -> ProbeResult:
+    if settings.medialink_unfurl:
+        return _ok(
+            "MEDIALINK_UNFURL",
+            "MEDIALINK_UNFURL is on: Wix media URLs posted in channels get a preview (one "
+            "descriptor call a message) with a download button; the Slack app needs the "
+            "link_shared event and the links:read and links:write scopes (the manifest has them)",
+        )
+    return _ok(
+        "MEDIALINK_UNFURL", "MEDIALINK_UNFURL is off: posted Wix media URLs are not unfurled"
+    )
+
+
+def describe_encryption_key(settings: Settings) -> ProbeResult:
+    """Whether the key is set and how many keys the list holds; never a key."""
+    key = settings.medialink_encryption_key
+    if key is None:
+        return _ok(
+            "MEDIALINK_ENCRYPTION_KEY",
+            "MEDIALINK_ENCRYPTION_KEY is not set: admins need it to add Wix sites from Slack "
+            "(`medialink new-key` makes one)",
+        )
+    count = len([part for part in key.get_secret_value().split(",") if part.strip()])
+    keys = "1 key" if count == 1 else f"{count} keys; the first encrypts, every one decrypts"
+    return _ok("MEDIALINK_ENCRYPTION_KEY", f"MEDIALINK_ENCRYPTION_KEY is set ({keys})")
+
+
+async def probe_sites(settings: Settings) -> ProbeResult:
+    """How many Wix sites are connected (in DATABASE_URL), and whether
+    MEDIALINK_ENCRYPTION_KEY opens every one's credentials. Reads only: a database that
+    does not exist yet is not created, nor migrated."""
+    url = normalize_database_url(settings.database_url.get_secret_value())
+    shown = shown_database_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if (
+            not database
+            or database == ":memory:"
+            or not await asyncio.to_thread(Path(database).exists)
+        ):
+            return _ok("DATABASE_URL", f"no Wix sites connected yet ({shown} does not exist yet)")
+    connect_args: dict[str, Any] = (
+        {"timeout": PROBE_TIMEOUT, "command_timeout": PROBE_TIMEOUT}
+        if url.startswith("postgresql")
+        else {"timeout": PROBE_TIMEOUT}
+    )
+    engine = create_async_engine(url, connect_args=connect_args)
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT), engine.connect() as connection:
+            has_table = await connection.run_sync(
+                lambda sync: sa.inspect(sync).has_table(wix_sites.name)
+            )
+            if not has_table:
+                return _ok(
+                    "DATABASE_URL",
+                    "no Wix sites connected yet (the database is not migrated yet; "
+                    "`medialink serve` migrates it at start)",
+                )
+            counts = (
+                await connection.execute(
+                    sa.select(sa.func.count(), sa.func.count(sa.distinct(wix_sites.c.tenant)))
+                )
+            ).one()
+            sealed = (
+                await connection.scalars(
+                    sa.select(wix_sites.c.credentials)
+                    .order_by(wix_sites.c.id)
+                    .limit(MAX_SITES_CHECKED)
+                )
+            ).all()
+    except Exception as error:
+        # Any failure to read is reported, by its type only: a driver's message may quote
+        # the URL or the SQL.
+        return _failed(
+            "DATABASE_URL",
+            f"could not read the connected Wix sites from {shown} ({type(error).__name__}); "
+            "check DATABASE_URL and that the database answers",
+        )
+    finally:
+        await engine.dispose()
+    return _sites_result(settings, int(counts[0]), int(counts[1]), sealed)
+
+
+def _sites_result(
+    settings: Settings, sites: int, tenants: int, sealed: Sequence[str]
+) -> ProbeResult:
+    if sites == 0:
+        return _ok(
+            "DATABASE_URL", "no Wix sites connected yet (admins connect them: /medialink sites)"
+        )
+    connected = (
+        f"{sites} Wix site{'s' if sites != 1 else ''} connected, in "
+        f"{tenants} workspace{'s' if tenants != 1 else ''}"
+    )
+    key = settings.medialink_encryption_key
+    if key is None:
+        return _failed(
+            "MEDIALINK_ENCRYPTION_KEY",
+            f"{connected}, but MEDIALINK_ENCRYPTION_KEY is not set, so their credentials "
+            "cannot be read; set it to the key they were stored with",
+        )
+    keyring = Keyring(key.get_secret_value())
+    unreadable = 0
+    for token in sealed:
+        try:
+            keyring.decrypt(token)
+        except KeyringError:
+            unreadable += 1
+    if unreadable:
+        return _failed(
+            "MEDIALINK_ENCRYPTION_KEY",
+            f"{connected}; {unreadable} of them cannot be decrypted with "
+            "MEDIALINK_ENCRYPTION_KEY: put back the key they were stored with (after the "
+            "new one) and run `medialink rotate-key`",
+        )
+    checked = "each" if len(sealed) == sites else f"the first {len(sealed)}"
+    return _ok("DATABASE_URL", f"{connected}; {checked} readable with MEDIALINK_ENCRYPTION_KEY")
 
 
 # -- Slack -------------------------------------------------------------------------------

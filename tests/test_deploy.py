@@ -139,6 +139,7 @@ def test_every_variable_is_a_setting_and_every_secret_comes_from_the_secret(
         "WIX_API_KEY",
         "DATABASE_URL",
         "REDIS_URL",
+        "MEDIALINK_ENCRYPTION_KEY",
     } <= from_secret
     # Placeholders only: nothing that could be a real credential is in the example.
     for value in secret["stringData"].values():

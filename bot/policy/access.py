@@ -250,18 +250,26 @@ class AccessPolicy:
     def _channels(self) -> str:
         return _join(f"<#{channel}>" for channel in sorted(self.settings.allowed_channels))
 
-    def describe(self, *, home_team: str | None = None) -> list[str]:
-        """The effective policy, one line per rule, for ``medialink check``."""
+    def describe(self, *, home_team: str | None = None, oauth: bool = False) -> list[str]:
+        """The effective policy, one line per rule, for ``medialink check``.
+
+        ``oauth``: several workspaces install MediaLink, each served as its own (so
+        MEDIALINK_ALLOWED_TEAMS names who gets the environment's Wix site instead)."""
         s = self.settings
 
         def listed(items: frozenset[str], empty: str) -> str:
             return ", ".join(sorted(items)) if items else empty
 
-        teams = (
-            listed(s.allowed_teams, "")
-            if s.allowed_teams
-            else f"only the bot token's own workspace{f' ({home_team})' if home_team else ''}"
-        )
+        if oauth:
+            teams = (
+                "each that installs MediaLink, under its own settings (these are the "
+                "defaults); the environment's Wix site: "
+                + listed(s.allowed_teams, "none (MEDIALINK_ALLOWED_TEAMS is empty)")
+            )
+        elif s.allowed_teams:
+            teams = listed(s.allowed_teams, "")
+        else:
+            teams = f"only the bot token's own workspace{f' ({home_team})' if home_team else ''}"
         zip_text = {
             ZipAccess.OFF: "off",
             ZipAccess.ADMINS: "admins only (the zip link is permanent; public files only)",

@@ -45,7 +45,7 @@ class AccessGate:
         known = self._from_cache(asker.user_id, home_team, home_enterprise)
         try:
             # Else asked together: each call has its own deadline, and one after another
-            # they would outlast Slack's wait for the ack (docs/slack.md, 3 seconds).
+            # they would outlast Slack's wait for the ack (docs/slack.md, Acknowledging).
             home, facts, groups = known or await asyncio.gather(
                 self._home(home_team, home_enterprise),
                 self._facts(asker.user_id),

@@ -27,7 +27,8 @@ from bot.wix.limits import DEFAULT_BASE_URL, PATH_OAUTH_TOKEN
 logger = logging.getLogger("bot.wix.auth")
 
 DEFAULT_TOKEN_URL: Final = DEFAULT_BASE_URL + PATH_OAUTH_TOKEN
-# "expires_in: Always 14400 (4 hours)" (docs/wix.md, OAuth); used if the answer omits it.
+# "expires_in: Always 14400 (4 hours)" (docs/wix.md, OAuth client credentials); used if
+# the answer omits it.
 DEFAULT_TOKEN_LIFETIME: Final = 14_400.0
 # Refresh a token once less than this much of its life is left (5 min, or 10% of the
 # lifetime for short-lived tokens), so no request leaves with a token about to expire.
@@ -122,7 +123,7 @@ class TokenCache(Protocol):
 
 
 class OAuthClientCredentials:
-    """A Wix app's client credentials for one app instance (docs/wix.md, OAuth).
+    """A Wix app's client credentials for one instance (docs/wix.md, OAuth client credentials).
 
     ``POST {token_url}`` with ``{grant_type: client_credentials, client_id, client_secret,
     instance_id}`` returns ``{access_token, token_type, expires_in}``. The token is cached

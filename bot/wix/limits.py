@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-DEFAULT_BASE_URL: Final = "https://www.wixapis.com"  # docs/wix.md, Base URL
+DEFAULT_BASE_URL: Final = "https://www.wixapis.com"  # docs/wix.md, Base URL and conventions
 PATH_OAUTH_TOKEN: Final = "/oauth2/token"  # noqa: S105 - a path, not a secret
 
 SRC_ASSET_KEY: Final = "src"

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 SETTINGS_TTL: Final = 15.0  # seconds before another replica's change is seen here
 MAX_TENANTS: Final = 1000  # tenants' settings kept in memory at once
 MAX_IDS: Final = 1000  # per list, as the environment's lists (bot.config)
-# Seconds for one read: it happens before the ack (docs/slack.md, 3 seconds) on a miss.
+# Seconds for one read: it happens before the ack (docs/slack.md, Acknowledging) on a miss.
 READ_TIMEOUT: Final = 2.0
 WRITE_TIMEOUT: Final = 10.0
 

@@ -729,7 +729,8 @@ class FakeInstall:
     member_team: str = "T0ORGWS01"
     bot_user_id: str = BOT_USER_ID
     bot_id: str = BOT_ID
-    lifetime: float = 12 * 3600.0  # a rotating token's life (docs/slack.md, Token rotation)
+    # A rotating token's life (docs/slack.md, Installing in several workspaces).
+    lifetime: float = 12 * 3600.0
     bot_token: str = ""
     refresh_token: str | None = None
     expires_at: float | None = None
@@ -1741,7 +1742,7 @@ class FakeSlack:
         return {"ok": True, "view": opened}
 
     def _views_update(self, args: Json) -> Json:
-        """views.update by ``view_id`` (docs/slack.md, Modals): the view must have been
+        """views.update by ``view_id`` (docs/slack.md, Updating a modal): the view must have been
         opened here; ``hash``, when given, must be the current one."""
         view_id = args.get("view_id")
         with self._lock:

@@ -97,7 +97,7 @@ async def test_a_slow_slack_does_not_push_the_access_check_past_the_ack_deadline
     make_medialink: MakeMediaLink, fake_wix: FakeWix, fake_slack: FakeSlack
 ) -> None:
     """users.info and usergroups.users.list are each within their own deadline; asked one
-    after the other, they made the ack later than Slack waits (docs/slack.md, 3 seconds)."""
+    after the other, they made the ack later than Slack waits (docs/slack.md, Acknowledging)."""
     medialink = await make_medialink(
         medialink_allowed_usergroups="S0EDITORS", medialink_admins=ADMIN_ID
     )
