@@ -37,6 +37,8 @@ from tests.fakes.slack import (
 )
 from tests.fakes.wix import FakeWix
 from tests.slack.conftest import (
+    OAUTH_CLIENT_SECRET,
+    OAUTH_STATE_SECRET,
     MakeMediaLink,
     MediaLink,
     manifest_bot_scopes,
@@ -45,8 +47,8 @@ from tests.slack.conftest import (
 )
 
 CLIENT_ID = "1111111111.2222222222"
-CLIENT_SECRET = "fake-client-secret-0123456789abcdef"
-STATE_SECRET = "state-secret-" + "s" * 40
+CLIENT_SECRET = OAUTH_CLIENT_SECRET
+STATE_SECRET = OAUTH_STATE_SECRET
 STATE_COOKIE = "slack-app-oauth-state"
 
 TEAM_A, TEAM_B = "T0AAAAAA1", "T0BBBBBB2"
@@ -253,6 +255,30 @@ async def test_a_bad_or_reused_state_is_refused(oauth_medialink: MediaLink) -> N
     assert (await http.get(redirect, headers=cookie)).status_code == 200
     assert (await http.get(redirect, headers=cookie)).status_code == 401
     assert len(slack.calls_to("oauth.v2.access")) == 1
+
+
+async def test_a_code_slack_refuses_fails_the_install_and_is_not_logged(
+    oauth_medialink: MediaLink,
+) -> None:
+    """Bolt warns with the refused code in its text; the suite's log check (the fake's
+    codes are among the secrets it looks for) fails the test if it reaches the log."""
+    slack = oauth_medialink.slack
+    http = oauth_medialink.http
+    finished, _ = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    assert finished.status_code == 200
+    used_code = finished.url.params.get("code")
+    assert used_code
+    # A fresh state and its cookie, with the code already exchanged: Slack refuses it.
+    slack.install_next(FakeInstall(TEAM_B, BOB))
+    started = await http.get(INSTALL_PATH)
+    state = _cookie(started)
+    answer = await http.get(
+        REDIRECT_PATH + f"?code={used_code}&state={state}",
+        headers={"Cookie": f"{STATE_COOKIE}={state}"},
+    )
+    assert answer.status_code == 401
+    assert used_code not in answer.text
+    assert len(slack.calls_to("oauth.v2.access")) == 2
 
 
 async def test_only_the_two_oauth_pages_skip_the_signature_and_they_are_bounded(
