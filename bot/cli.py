@@ -691,16 +691,8 @@ def run_serve() -> int:
     configure_logging(
         settings.log_level,
         log_format=settings.log_format,
-        secrets=(
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
-            settings.slack_app_token,
-            settings.slack_client_secret,
-            settings.slack_state_secret,
-            settings.wix_api_key,
-            settings.wix_client_secret,
-            database_password(settings),
-        ),
+        # Every secret setting, MEDIALINK_ENCRYPTION_KEY's keys and REDIS_URL's password too.
+        secrets=(*settings.log_secrets(), database_password(settings)),
     )
     from bot.run import serve  # noqa: PLC0415 - the Slack stack loads only for `serve`
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -90,6 +90,8 @@ Retention = Annotated[timedelta, BeforeValidator(_retention)]
 
 
 OptionalStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+# Secret settings that are URLs: only their password is a secret to the logs.
+_URL_SECRETS = frozenset({"database_url", "redis_url"})
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
 
 
@@ -308,6 +310,28 @@ class Settings(BaseSettings):
         # Checked here so a bad key stops start-up, never the first stored site.
         check_key_list(value.get_secret_value())
         return value
+
+    def log_secrets(self) -> list[str]:
+        """What the log filter must redact: every secret setting; of the URL settings
+        (DATABASE_URL, REDIS_URL) only the password, so a log may still name the database;
+        each of MEDIALINK_ENCRYPTION_KEY's keys on its own."""
+        values: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if not isinstance(value, SecretStr):
+                continue
+            text = value.get_secret_value()
+            if name in _URL_SECRETS:
+                try:
+                    password = urlsplit(text).password
+                except ValueError:
+                    password = None
+                values += [unquote(password)] if password else []
+            elif name == "medialink_encryption_key":
+                values += [key.strip() for key in text.split(",") if key.strip()]
+            else:
+                values.append(text)
+        return values
 
     def rate_fallback_limit(self) -> int:
         """Each replica's share of WIX_RATE_LIMIT while Redis cannot be asked."""

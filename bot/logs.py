@@ -75,6 +75,11 @@ _PLAIN_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"(?i)\b(bearer)[\s+]{1,3}[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    # An OAuth install's one-time code and state: in a redirect's query, in Bolt's dict
+    # of that query ('code': ['…']) and in Bolt's warning about a refused code.
+    (re.compile(r"([?&](?:code|state)=)[^\s&\"'#<>]+"), r"\1" + REDACTED),
+    (re.compile(r"('(?:code|state)':\s{0,3}\[?\s{0,3}')[^']+"), r"\1" + REDACTED),
+    (re.compile(r"(\bwith code:\s{0,3})\S+"), r"\1" + REDACTED),
     # key=value, key: value, "key": "value" for keys that name a credential.
     (
         re.compile(

@@ -154,25 +154,39 @@ def build_services(
         ),
     )
     audit = build_audit_trail(settings)
+    sites = build_site_registry(
+        settings, links, audit.migrate, shared=shared, retry=retry, sleep=sleep
+    )
+    workspaces = build_workspaces(
+        engine=audit.engine,
+        ready=audit.ensure_migrated,
+        oauth_client_id=settings.slack_client_id if settings.oauth_enabled else None,
+        state_secret=(
+            settings.slack_state_secret.get_secret_value().encode()
+            if settings.oauth_enabled and settings.slack_state_secret is not None
+            else None
+        ),
+    )
+    workspaces.uninstall_hooks.register("sites", forget_sites(sites))
     return Services(
         links=links,
         max_refs=settings.medialink_max_refs,
         audit=audit,
         shared=shared,
-        sites=build_site_registry(
-            settings, links, audit.migrate, shared=shared, retry=retry, sleep=sleep
-        ),
-        workspaces=build_workspaces(
-            engine=audit.engine,
-            ready=audit.ensure_migrated,
-            oauth_client_id=settings.slack_client_id if settings.oauth_enabled else None,
-            state_secret=(
-                settings.slack_state_secret.get_secret_value().encode()
-                if settings.oauth_enabled and settings.slack_state_secret is not None
-                else None
-            ),
-        ),
+        sites=sites,
+        workspaces=workspaces,
     )
+
+
+def forget_sites(sites: SiteRegistry) -> Callable[[str], Awaitable[None]]:
+    """The uninstall hook: a tenant's connected sites (sealed keys too) go with it."""
+
+    async def forget(tenant: str) -> None:
+        if sites.store is not None:
+            await sites.store.delete_tenant(tenant)
+        sites.changed()
+
+    return forget
 
 
 class _SiteQuota:

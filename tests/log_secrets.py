@@ -2,9 +2,9 @@
 
 Every test runs with the root logger at DEBUG and ``bot.logs``' own handler writing
 to a buffer. Afterwards the buffer must hold none of the suite's credentials, none
-of the response_urls the fake Slack handed out and none of the tokens the fake Wix
-issued, in plain, URL-encoded (``quote`` and ``quote_plus``, once or twice) or
-JSON-escaped form.
+of the response_urls, OAuth codes, bot tokens and refresh tokens the fake Slack handed
+out and none of the keys and tokens the fake Wix issued, in plain, URL-encoded
+(``quote`` and ``quote_plus``, once or twice) or JSON-escaped form.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import quote, quote_plus
 
 from tests.fakes import slack as fake_slack
 from tests.fakes import wix as fake_wix
-from tests.slack.conftest import SIGNING_SECRET
+from tests.slack.conftest import OAUTH_CLIENT_SECRET, OAUTH_STATE_SECRET, SIGNING_SECRET
 
 # MEDIALINK_ENCRYPTION_KEY values the sites tests use (old, new): never to be logged.
 SITE_KEYS = (
@@ -32,6 +32,8 @@ SUITE_SECRETS: Mapping[str, str] = {
     "the Wix app secret": fake_wix.FakeWix.CLIENT_SECRET,
     "the old sites encryption key": SITE_KEYS[0],
     "the new sites encryption key": SITE_KEYS[1],
+    "the Slack app's client secret": OAUTH_CLIENT_SECRET,
+    "the OAuth state secret": OAUTH_STATE_SECRET,
 }
 
 
@@ -50,6 +52,7 @@ def encoded_forms(value: str) -> set[str]:
 def forget_issued() -> None:
     """Start a test with empty registries of what the fakes handed out."""
     fake_slack.issued_response_urls.clear()
+    fake_slack.issued_secrets.clear()
     fake_wix.issued_secrets.clear()
 
 
@@ -63,6 +66,8 @@ def watched() -> dict[str, str]:
         # The URL's last segment is what makes it a credential; it reads the same
         # in any encoding, so finding it alone catches forms not listed above.
         values[url.rstrip("/").rsplit("/", 1)[-1]] = "a response_url's ID"
+    for secret in list(fake_slack.issued_secrets):
+        values |= dict.fromkeys(encoded_forms(secret), "an OAuth code or a token Slack issued")
     for token in list(fake_wix.issued_secrets):
         values |= dict.fromkeys(encoded_forms(token), "a token the fake Wix issued")
     return values

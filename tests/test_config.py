@@ -239,3 +239,65 @@ def test_slack_problems_are_keyed_by_the_setting_to_fix(
     assert set(problems) == expected
     for name, message in problems.items():
         assert message.startswith(name)
+
+
+def test_every_secret_setting_is_redacted_from_the_logs_serve_writes() -> None:
+    """`medialink serve` hands ``log_secrets()`` to the log filter: every secret setting
+    is in it (each encryption key of the list, the URLs' passwords), and a new secret
+    setting is caught here rather than logged."""
+    import io  # noqa: PLC0415
+    import logging  # noqa: PLC0415
+
+    from pydantic import SecretStr  # noqa: PLC0415
+
+    from bot.logs import build_handler  # noqa: PLC0415
+
+    old_key, new_key = (
+        "mDOJdh9XWb3MwHzD6N0DwqJcmyr1T7y6lSR2KqSfPWc=",
+        ("0X6w3DzjY3wX6F8sC1Q2n6gWv0vUe0m7wAfGJt8m7bE="),
+    )
+    valid = Settings(
+        slack_bot_token="xoxb-secret-bot-token",
+        slack_signing_secret="signing-secret-0123456789",
+        wix_api_key="IST.wix-api-key-0123456789",
+        wix_site_id="site",
+        database_url="postgresql://medialink:db-pass-0123456789@db:5432/medialink",
+        medialink_encryption_key=f"{new_key},{old_key}",
+        redis_url="redis://:redis-pass-0123456789@redis:6379/0",
+    )
+    # The rest, which no single valid configuration has together.
+    settings = valid.model_copy(
+        update={
+            "slack_app_token": SecretStr("xapp-secret-app-token"),
+            "slack_client_secret": SecretStr("client-secret-0123456789"),
+            "slack_state_secret": SecretStr("state-secret-0123456789abcdefghij"),
+            "wix_client_secret": SecretStr("wix-client-secret-0123456789"),
+        }
+    )
+    secret_fields = [
+        name for name in Settings.model_fields if isinstance(getattr(settings, name), SecretStr)
+    ]
+    assert len(secret_fields) == 10  # every one set above
+    shown = [
+        "signing-secret-0123456789",
+        "client-secret-0123456789",
+        "state-secret-0123456789abcdefghij",
+        "wix-client-secret-0123456789",
+        "db-pass-0123456789",
+        new_key,
+        old_key,
+        "redis-pass-0123456789",
+    ]
+    output = io.StringIO()
+    handler = build_handler(output, secrets=settings.log_secrets())
+    logger = logging.getLogger("bot.test_config")
+    logger.addHandler(handler)
+    try:
+        for value in shown:
+            logger.warning("saw %s here", value)
+    finally:
+        logger.removeHandler(handler)
+    written = output.getvalue()
+    assert written.count("saw [redacted] here") == len(shown), written
+    for value in shown:
+        assert value not in written

@@ -29,6 +29,13 @@ SIGNED = "https://download-files.wixmp.com/media/2acbb8_66ff~mv2.jpg?token=eyJhb
         ("{'Authorization': 'IST.eyJraWQiOi.secret', 'wix-site-id': 's'}", "eyJraWQiOi"),
         ("Authorization: Bearer abc.def.ghi", "abc.def.ghi"),
         ("https://example.com/cb?access_token=s3cr3t&x=1", "s3cr3t"),
+        # An OAuth install's one-time code and state, as Bolt logs them.
+        ("GET /slack/oauth_redirect?code=c0de1234abcd&state=n.sig", "c0de1234abcd"),
+        ("GET /slack/oauth_redirect?code=c0de1234abcd&state=n0nce.sig99", "n0nce.sig99"),
+        ("callback failure (request: {'code': ['c0de1234abcd'], 'state': ['s']})", "c0de1234abcd"),
+        ("callback (request: {'code': ['c'], 'state': ['n0nce.sig99']})", "n0nce.sig99"),
+        ("data: {'code': 'c0de1234abcd'}, json: {}", "c0de1234abcd"),
+        ("Failed to fetch oauth.v2.access result with code: c0de1234abcd - error", "c0de1234abcd"),
     ],
 )
 def test_redact_removes_credentials(text: str, secret: str) -> None:
@@ -176,6 +183,9 @@ ADVERSARIAL = {
     "bearer": "bearer ",
     "credential-keys": "token token=",
     "response-segments": "/response",
+    "oauth-query": "?code=&state=",
+    "oauth-dict": "'code': ['",
+    "oauth-warning": "with code: ",
 }
 ORDINARY = "POST https://www.wixapis.com/site-media/v1/files?x=1 answered 200, user_id=U0A1 "
 

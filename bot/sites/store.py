@@ -272,6 +272,17 @@ class SiteStore:
 
         await self._run(write, write=True)
 
+    async def delete_tenant(self, tenant: str) -> None:
+        """Forget every site of ``tenant``, sealed credentials included (MediaLink was
+        uninstalled there: nothing of it may outlive the installation)."""
+
+        async def write(connection: AsyncConnection) -> None:
+            for table in (wix_channel_sites, wix_site_domains, wix_sites):
+                await connection.execute(table.delete().where(table.c.tenant == tenant))
+            await _bump(connection)
+
+        await self._run(write, write=True)
+
     async def rotate(self, keyring: Keyring, *, batch: int = ROTATE_BATCH) -> RotationReport:
         """Re-encrypt every row's credentials with the first key, ``batch`` rows per
         transaction, in ID order. Safe to re-run (a row already under the first key is

@@ -111,6 +111,8 @@ Json = dict[str, Any]
 # Every response_url any FakeSlack handed out, for the suite's check that none reaches
 # the logs (tests/conftest.py clears it before each test).
 issued_response_urls: list[str] = []
+# Every OAuth code, bot token and refresh token an install was handed, for the same check.
+issued_secrets: list[str] = []
 
 
 # ---------------------------------------------------------------------------- Block Kit
@@ -1559,6 +1561,7 @@ class FakeSlack:
         if not redirect:
             return web.Response(status=400, text="no redirect URL configured")
         code = uuid.uuid4().hex
+        issued_secrets.append(code)
         with self._lock:
             self._codes[code] = install
         state = query.get("state", "")
@@ -1613,8 +1616,10 @@ class FakeSlack:
         with self._lock:
             self.installs.pop(install.bot_token, None)
             install.bot_token = f"xoxb-{install.tenant}-{uuid.uuid4().hex[:12]}"
+            issued_secrets.append(install.bot_token)
             if self.token_rotation:
                 install.refresh_token = f"xoxe-1-{uuid.uuid4().hex}"
+                issued_secrets.append(install.refresh_token)
                 install.expires_at = self.now() + install.lifetime
                 self._refresh_tokens[install.refresh_token] = install
             self.installs[install.bot_token] = install

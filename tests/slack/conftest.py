@@ -55,6 +55,9 @@ from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, FakeWix
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "8f742231b10e8888abcd99fakesecret"
+# OAuth mode (several workspaces): the app's client secret and the install states' key.
+OAUTH_CLIENT_SECRET = "fake-client-secret-0123456789abcdef"
+OAUTH_STATE_SECRET = "state-secret-" + "s" * 40
 USER_ID = "U0ALICE01"
 USER_NAME = "alice"
 OTHER_USER_ID = "U0BOB0002"

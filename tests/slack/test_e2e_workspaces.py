@@ -22,6 +22,7 @@ from bot.audit import AuditQuery, Entry
 from bot.audit.store import SqlAuditTrail
 from bot.config import SettingsError, load_settings
 from bot.preflight import check_all, start_up_probes
+from bot.sites.model import AuthKind
 from bot.slack.render.settings import SETTINGS_EDIT_ACTION, render_settings_modal
 from bot.workspaces.oauth import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, authorize_url
 from bot.workspaces.policy import WorkspacePolicy
@@ -36,6 +37,8 @@ from tests.fakes.slack import (
 )
 from tests.fakes.wix import FakeWix
 from tests.slack.conftest import (
+    OAUTH_CLIENT_SECRET,
+    OAUTH_STATE_SECRET,
     MakeMediaLink,
     MediaLink,
     manifest_bot_scopes,
@@ -44,8 +47,8 @@ from tests.slack.conftest import (
 )
 
 CLIENT_ID = "1111111111.2222222222"
-CLIENT_SECRET = "fake-client-secret-0123456789abcdef"
-STATE_SECRET = "state-secret-" + "s" * 40
+CLIENT_SECRET = OAUTH_CLIENT_SECRET
+STATE_SECRET = OAUTH_STATE_SECRET
 STATE_COOKIE = "slack-app-oauth-state"
 
 TEAM_A, TEAM_B = "T0AAAAAA1", "T0BBBBBB2"
@@ -254,6 +257,30 @@ async def test_a_bad_or_reused_state_is_refused(oauth_medialink: MediaLink) -> N
     assert len(slack.calls_to("oauth.v2.access")) == 1
 
 
+async def test_a_code_slack_refuses_fails_the_install_and_is_not_logged(
+    oauth_medialink: MediaLink,
+) -> None:
+    """Bolt warns with the refused code in its text; the suite's log check (the fake's
+    codes are among the secrets it looks for) fails the test if it reaches the log."""
+    slack = oauth_medialink.slack
+    http = oauth_medialink.http
+    finished, _ = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    assert finished.status_code == 200
+    used_code = finished.url.params.get("code")
+    assert used_code
+    # A fresh state and its cookie, with the code already exchanged: Slack refuses it.
+    slack.install_next(FakeInstall(TEAM_B, BOB))
+    started = await http.get(INSTALL_PATH)
+    state = _cookie(started)
+    answer = await http.get(
+        REDIRECT_PATH + f"?code={used_code}&state={state}",
+        headers={"Cookie": f"{STATE_COOKIE}={state}"},
+    )
+    assert answer.status_code == 401
+    assert used_code not in answer.text
+    assert len(slack.calls_to("oauth.v2.access")) == 2
+
+
 async def test_only_the_two_oauth_pages_skip_the_signature_and_they_are_bounded(
     oauth_medialink: MediaLink,
 ) -> None:
@@ -395,10 +422,10 @@ async def test_uninstall_cleans_up_and_the_next_request_is_refused(
     assert services.workspaces is not None
     cleaned: list[str] = []
 
-    async def forget_sites(tenant: str) -> None:
+    async def forget_more(tenant: str) -> None:
         cleaned.append(tenant)
 
-    services.workspaces.uninstall_hooks.register("sites", forget_sites)
+    services.workspaces.uninstall_hooks.register("more", forget_more)
     _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
     file_id = fake_wix.add_file(kind="image", display_name="kept.jpg")
@@ -421,6 +448,46 @@ async def test_uninstall_cleans_up_and_the_next_request_is_refused(
     assert len(fake_wix.requests) == wix_calls  # nothing reached Wix
     # The other workspace goes on.
     assert "kept.jpg" in (await b.reply(wix_url(file_id), user=BEN)).all_text()
+
+
+async def test_uninstall_deletes_the_workspaces_sites_and_their_sealed_keys(
+    oauth_medialink: MediaLink,
+) -> None:
+    """The sites hook is wired at start (not by the test): a workspace that uninstalls
+    leaves no stored Wix credentials behind, and another workspace's sites stay."""
+    services = oauth_medialink.services
+    assert services is not None
+    assert services.sites is not None
+    assert services.workspaces is not None
+    assert "sites" in services.workspaces.uninstall_hooks.names
+    store = services.sites.store
+    assert store is not None
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
+    for tenant, name in ((TEAM_A, "client-a"), (TEAM_B, "client-b")):
+        await store.add_site(
+            tenant=tenant,
+            name=name,
+            site_id="5a1f5c3e-0000-4000-8000-00000000000" + tenant[-1],
+            kind=AuthKind.API_KEY,
+            sealed="gAAAA-sealed-" + tenant,
+            domains=(f"www.{name}.example",),
+            by=None,
+        )
+        await store.set_channel_site(tenant=tenant, channel_id="C0GENERAL", name=name)
+    before = (await store.snapshot()).version
+
+    oauth_medialink.slack.uninstall(a.install)
+    assert (await a.send_event(app_uninstalled_event(TEAM_A))).status_code == 200
+    await oauth_medialink.settle()
+
+    after = await store.snapshot()
+    assert TEAM_A not in after.sites
+    assert TEAM_A not in after.domains
+    assert TEAM_A not in after.channels
+    assert set(after.sites[TEAM_B]) == {"client-b"}
+    assert after.domains[TEAM_B] == {"www.client-b.example": "client-b"}
+    assert after.version > before  # other replicas reload
 
 
 async def test_a_revoked_bot_token_removes_the_installation(oauth_medialink: MediaLink) -> None:
