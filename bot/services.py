@@ -154,24 +154,28 @@ def build_services(
         ),
     )
     audit = build_audit_trail(settings)
+    sites = build_site_registry(
+        settings, links, audit.migrate, shared=shared, retry=retry, sleep=sleep
+    )
+    workspaces = build_workspaces(
+        engine=audit.engine,
+        ready=audit.ensure_migrated,
+        oauth_client_id=settings.slack_client_id if settings.oauth_enabled else None,
+        state_secret=(
+            settings.slack_state_secret.get_secret_value().encode()
+            if settings.oauth_enabled and settings.slack_state_secret is not None
+            else None
+        ),
+    )
+    # An uninstalled workspace's sites, domains and channel defaults go with it.
+    workspaces.uninstall_hooks.register("sites", sites.forget)
     return Services(
         links=links,
         max_refs=settings.medialink_max_refs,
         audit=audit,
         shared=shared,
-        sites=build_site_registry(
-            settings, links, audit.migrate, shared=shared, retry=retry, sleep=sleep
-        ),
-        workspaces=build_workspaces(
-            engine=audit.engine,
-            ready=audit.ensure_migrated,
-            oauth_client_id=settings.slack_client_id if settings.oauth_enabled else None,
-            state_secret=(
-                settings.slack_state_secret.get_secret_value().encode()
-                if settings.oauth_enabled and settings.slack_state_secret is not None
-                else None
-            ),
-        ),
+        sites=sites,
+        workspaces=workspaces,
     )
 
 

@@ -272,6 +272,16 @@ class SiteStore:
 
         await self._run(write, write=True)
 
+    async def delete_tenant(self, tenant: str) -> None:
+        """Everything kept for ``tenant``: its sites, domains and channel defaults."""
+
+        async def write(connection: AsyncConnection) -> None:
+            for table in (wix_channel_sites, wix_site_domains, wix_sites):
+                await connection.execute(table.delete().where(table.c.tenant == tenant))
+            await _bump(connection)
+
+        await self._run(write, write=True)
+
     async def rotate(self, keyring: Keyring, *, batch: int = ROTATE_BATCH) -> RotationReport:
         """Re-encrypt every row's credentials with the first key, ``batch`` rows per
         transaction, in ID order. Safe to re-run (a row already under the first key is
