@@ -190,7 +190,7 @@ async def test_private_files_are_hidden_from_people_who_may_not_link_them(
     [search] = searches(fake_wix)
     if sees_private:
         assert "private" not in search
-        [secret_option] = [option for option in options if option["value"] == secret]
+        [secret_option] = [o for o in options if o["value"] == f"default/{secret}"]
         assert secret_option["text"]["text"].endswith(" · private")
     else:
         assert search["private"] is False
