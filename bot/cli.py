@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.sites.store import RotationReport, SiteStore
     from bot.wix.errors import WixError
     from bot.wix.found import FoundFiles
-    from bot.wix.links import FileLinks, LinkOptions
+    from bot.wix.links import FileLinks, LinkOptions, LinkService
     from bot.wix.refs import MediaRef
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -246,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     find.add_argument("--cursor", metavar="CURSOR", help="a next_cursor from an earlier page")
     find.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    find.add_argument(
+        "--site", metavar="NAME", help="a connected site, by name (`medialink sites` lists them)"
+    )
+    find.add_argument(
+        "--team", metavar="TEAM_ID", help="whose site --site names, when several have one so named"
+    )
 
     audit = commands.add_parser(
         "audit",
@@ -468,7 +474,18 @@ async def _site_links(
     name = str(args.site).strip().lower()
     if name == ENV_SITE_NAME:
         return await registry.env_links.generate(refs, options)
-    tenants = [args.team] if args.team else await registry.tenants_with(name)
+    tenant = await _site_tenant(registry, name, args.team)
+    try:
+        return await registry.generate(
+            refs, options, tenant=tenant, channel_id=None, site_name=name, requester=None
+        )
+    except SiteChoiceError as error:
+        raise UsageError(str(error).replace("`/medialink sites`", "Slack")) from None
+
+
+async def _site_tenant(registry: SiteRegistry, name: str, team: str | None) -> str:
+    """The workspace whose site ``--site`` names: ``--team``, or the one that has it."""
+    tenants = [team] if team else await registry.tenants_with(name)
     if not tenants:
         raise UsageError(f"no site named {name[:40]} is connected; `medialink sites` lists them")
     if len(tenants) > 1:
@@ -476,12 +493,7 @@ async def _site_links(
             f"several workspaces have a site named {name[:40]} ({', '.join(tenants[:10])}); "
             "name one with --team"
         )
-    try:
-        return await registry.generate(
-            refs, options, tenant=tenants[0], channel_id=None, site_name=name, requester=None
-        )
-    except SiteChoiceError as error:
-        raise UsageError(str(error).replace("`/medialink sites`", "Slack")) from None
+    return tenants[0]
 
 
 def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
@@ -503,8 +515,9 @@ def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
 DEFAULT_CLI_FIND_LIMIT = 20
 
 
-def found_to_json(found: FoundFiles) -> dict[str, Any]:
+def found_to_json(found: FoundFiles, site: str | None = None) -> dict[str, Any]:
     return {
+        **({"site": site} if site is not None else {}),
         "files": [
             {
                 "file_id": file.file_id,
@@ -543,29 +556,46 @@ def _print_found(found: FoundFiles, out: TextIO) -> None:
 
 async def _find(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from bot.services import build_services  # noqa: PLC0415
+    from bot.sites.model import ENV_SITE_NAME, SiteChoiceError  # noqa: PLC0415
     from bot.wix.errors import WixError  # noqa: PLC0415
     from bot.wix.found import FIND_TYPE_NAMES  # noqa: PLC0415
 
     private = True if args.private else False if args.public else None
+    site = None if args.site is None else str(args.site).strip().lower()
     services = build_services(settings)
-    try:
+
+    async def search(links: LinkService) -> FoundFiles:
         # The operator's own search: no member quota (like `link`), and nothing recorded.
-        found = await services.links.find_files(
+        return await links.find_files(
             " ".join(args.words),
             media_types=() if args.type is None else (FIND_TYPE_NAMES[args.type],),
             private=private,
             limit=args.limit,
             cursor=args.cursor,
         )
+
+    try:
+        if site is None or site == ENV_SITE_NAME or services.sites is None:
+            found = await search(services.links)
+        else:
+            tenant = await _site_tenant(services.sites, site, args.team)
+            async with services.sites.service(
+                tenant, site_name=site, channel_id=None, pinned=False
+            ) as (_, links):
+                found = await search(links)
+    except SiteChoiceError as error:
+        raise UsageError(str(error).replace("`/medialink sites`", "Slack")) from None
     except WixError as error:
         sys.stderr.write(f"medialink find: {describe_error(error, settings)}\n")
         return EXIT_FAILED
     finally:
         await services.aclose()
     if args.json:
-        json.dump(found_to_json(found), out, indent=2)
+        json.dump(found_to_json(found, site), out, indent=2)
         out.write("\n")
     else:
+        if site is not None:
+            out.write(f"site: {site}\n")
         _print_found(found, out)
     return EXIT_OK
 

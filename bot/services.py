@@ -167,7 +167,9 @@ def build_services(
             else None
         ),
     )
-    workspaces.uninstall_hooks.register("sites", forget_sites(sites))
+    # An uninstalled workspace's sites, domains and channel defaults go with it, sealed
+    # credentials included, and their cached clients are closed.
+    workspaces.uninstall_hooks.register("sites", sites.forget)
     return Services(
         links=links,
         max_refs=settings.medialink_max_refs,
@@ -176,17 +178,6 @@ def build_services(
         sites=sites,
         workspaces=workspaces,
     )
-
-
-def forget_sites(sites: SiteRegistry) -> Callable[[str], Awaitable[None]]:
-    """The uninstall hook: a tenant's connected sites (sealed keys too) go with it."""
-
-    async def forget(tenant: str) -> None:
-        if sites.store is not None:
-            await sites.store.delete_tenant(tenant)
-        sites.changed()
-
-    return forget
 
 
 class _SiteQuota:

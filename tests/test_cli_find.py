@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
+from bot.audit.store import SqlAuditTrail
+from bot.sites.keys import Keyring
+from bot.sites.model import AuthKind
+from bot.sites.store import SiteStore
 from tests.fakes.wix import FakeWix
+from tests.log_secrets import SITE_KEYS
 from tests.test_cli import api_key_env, run, wix  # noqa: F401 - the fixture, shared
 
 SEARCH = "/site-media/v1/files/search"
@@ -131,3 +138,47 @@ def test_find_types_offered_are_the_ones_the_search_reads() -> None:
     from bot.wix.found import FIND_TYPE_NAMES  # noqa: PLC0415
 
     assert set(cli.FIND_TYPES) == set(FIND_TYPE_NAMES)
+
+
+def test_find_on_a_connected_site_named_with_site(
+    wix: FakeWix,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'sites.db'}"
+    acme, acme_key, _ = wix.add_site()
+    on_acme = wix.add_site_file(acme, kind="document", display_name="acme brief.pdf")
+    wix.add_file(kind="document", display_name="env brief.pdf")
+    asyncio.run(_connect(database, "T0AGENCY1", "acme", acme, acme_key))
+    env = api_key_env(wix) | {"DATABASE_URL": database, "MEDIALINK_ENCRYPTION_KEY": SITE_KEYS[0]}
+
+    code, out, _ = run(["find", "brief", "--site", "acme", "--json"], capsys, monkeypatch, env)
+    assert code == 0
+    data = json.loads(out)
+    assert data["site"] == "acme"
+    assert [file["file_id"] for file in data["files"]] == [on_acme]
+    assert [r.site for r in wix.requests_to(SEARCH)] == [acme]
+
+    argv = ["find", "brief", "--site", "nope"]
+    code, _, err = run(argv, capsys, monkeypatch, env)
+    assert code == 2
+    assert "no site named nope is connected" in err
+
+
+async def _connect(database: str, tenant: str, name: str, site_id: str, key: str) -> None:
+    trail = SqlAuditTrail(database)
+    store = SiteStore(database, migrate=trail.migrate)
+    try:
+        await store.add_site(
+            tenant=tenant,
+            name=name,
+            site_id=site_id,
+            kind=AuthKind.API_KEY,
+            sealed=Keyring(SITE_KEYS[0]).encrypt({"api_key": key}),
+            domains=(),
+            by=None,
+        )
+    finally:
+        await store.aclose()
+        await trail.aclose()

@@ -15,6 +15,12 @@ the ``site=`` option, then the channel's default, then the workspace's default (
 environment's site where the tenant may see it, else the first site connected). A file
 not found on its site is looked for on the tenant's other sites (at most
 ``MAX_FALLBACK_SITES``, concurrently, each through its own rate limiter).
+
+Every other Wix call goes through here too, so a tenant never reaches a site it may not
+see: a search (``find_files``: the chosen site, or with none chosen all the tenant's
+sites, at most ``MAX_SEARCH_SITES``), descriptions for unfurls (``file_facts``), and one
+site's own service for a stream or a zip (``service``). A button that names a site
+(``pinned``) is checked again on use: the site must still be the clicker's tenant's.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -40,14 +46,18 @@ from bot.sites.model import (
 )
 from bot.sites.store import SiteStore, SiteStoreError, Snapshot
 from bot.wix.errors import NotFoundError, WixError
-from bot.wix.links import FileLinks, LinkOptions, LinkService
-from bot.wix.refs import MediaRef
+from bot.wix.fairness import WixBusyError
+from bot.wix.found import FoundFile
+from bot.wix.links import FileFacts, FileLinks, LinkOptions, LinkService
+from bot.wix.models import SearchSortField, SortOrder
+from bot.wix.refs import MediaRef, MediaType
 
 logger = logging.getLogger(__name__)
 
 REFRESH_EVERY = 1.0  # seconds between version checks, per replica
 MAX_CLIENTS = 64  # per-site link services kept at once
 MAX_FALLBACK_SITES = 5  # other sites a missing file is looked for on
+MAX_SEARCH_SITES = 5  # sites one search asks at once, when none is chosen
 
 NO_SITE = (
     "No Wix site is connected to this workspace yet. An admin can connect one with "
@@ -85,6 +95,38 @@ class TenantSites:
                 return name
         return next(iter(self.sites), None)
 
+    def chosen_for(self, channel_id: str | None) -> str | None:
+        """The site an admin chose for the channel (or the whole workspace), if any."""
+        for key in (channel_id, EVERY_CHANNEL):
+            name = self.channels.get(key) if key else None
+            if name in self.sites:
+                return name
+        return None
+
+    def named(self, name: str, *, pinned: bool = False) -> Site:
+        """The tenant's site called ``name``; ``SiteChoiceError`` saying what to do if it
+        has none (``pinned``: the name came from a button, not from what was typed)."""
+        site = self.sites.get(name)
+        if site is not None:
+            return site
+        if not self.sites:
+            raise SiteChoiceError(NO_SITE)
+        if pinned:
+            raise SiteChoiceError(
+                f"The Wix site {name[:40]} these buttons were made on is not connected here "
+                "any more. Run /medialink again."
+            )
+        raise SiteChoiceError(
+            f"No site named {name[:40]} is connected here. Sites: "
+            f"{', '.join(list(self.sites)[:20])}."
+        )
+
+    def ordered_from(self, first: str | None) -> list[Site]:
+        """The tenant's sites, ``first`` first, then the others in the tenant's order."""
+        names = [first] if first in self.sites else []
+        names += [name for name in self.sites if name != first]
+        return [self.sites[name] for name in names]
+
     def site_for_domain(self, host: str) -> str | None:
         name = self.domains.get(host) or self.domains.get(host.removeprefix("www."))
         if name is None and not host.startswith("www."):
@@ -108,6 +150,32 @@ def custom_domain(ref: MediaRef) -> str | None:
 
 
 BuildLinks = Callable[[SiteRecord, Credentials], LinkService]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFile:
+    """One search result and the site it was found on (None: not known)."""
+
+    site: str | None
+    file: FoundFile
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSearch:
+    """One page of a search over one site or several.
+
+    ``cursors``: each site's next page (a site with no more results has none);
+    ``failed``: the sites that did not answer, while others did.
+    """
+
+    sites: tuple[str, ...]
+    files: tuple[SiteFile, ...] = ()
+    cursors: dict[str | None, str] = field(default_factory=dict)
+    failed: tuple[str, ...] = ()
+
+    @property
+    def several(self) -> bool:
+        return len(self.sites) > 1
 
 
 @dataclass(slots=True)
@@ -284,8 +352,12 @@ class SiteRegistry:
         site_name: str | None,
         requester: str | None,
         private_files_allowed: bool = True,
+        pinned: Mapping[str, str] | None = None,
     ) -> list[FileLinks]:
         """One result per distinct file, in order, each naming its site (``site``).
+
+        ``pinned``: file ID → the site a button says the file is on; such a file is
+        asked of that site only (it must still be the tenant's), with no fallback.
 
         Raises ``SiteChoiceError`` before any Wix call when no site can serve the
         request, and what ``LinkService.generate`` raises (``WixBusyError``).
@@ -293,17 +365,19 @@ class SiteRegistry:
         view = await self.view(tenant)
         if not view.sites:
             raise SiteChoiceError(NO_SITE)
-        if site_name is not None and site_name not in view.sites:
-            raise SiteChoiceError(
-                f"No site named {site_name[:40]} is connected here. Sites: "
-                f"{', '.join(list(view.sites)[:20])}."
-            )
+        if site_name is not None:
+            view.named(site_name)
+        pinned = pinned or {}
+        for name in set(pinned.values()):
+            view.named(name, pinned=True)
         chosen = site_name or view.default_for(channel_id)
         assert chosen is not None  # noqa: S101 - view.sites is not empty
         groups: dict[str, list[MediaRef]] = {}
         for ref in refs:
             host = custom_domain(ref)
-            name = (view.site_for_domain(host) if host else None) or chosen
+            name = (
+                pinned.get(ref.file_id) or (view.site_for_domain(host) if host else None) or chosen
+            )
             groups.setdefault(name, []).append(ref)
 
         async def on_site(name: str, group: Sequence[MediaRef]) -> list[FileLinks]:
@@ -317,7 +391,9 @@ class SiteRegistry:
             for result in outcome:
                 by_id.setdefault(result.file_id, result)
         if len(view.sites) > 1:
-            await self._look_elsewhere(view, by_id, options, requester, private_files_allowed)
+            loose = {fid: result for fid, result in by_id.items() if fid not in pinned}
+            await self._look_elsewhere(view, loose, options, requester, private_files_allowed)
+            by_id.update(loose)
         ordered = dict.fromkeys(ref.file_id for ref in refs)
         return [by_id[file_id] for file_id in ordered if file_id in by_id]
 
@@ -375,6 +451,172 @@ class SiteRegistry:
                 first = by_id[result.file_id]
                 if result.ok and isinstance(first.error, NotFoundError):
                     by_id[result.file_id] = replace(result, not_on=first.site)
+
+    # -- other calls on the tenant's sites -----------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def service(
+        self, tenant: str | None, *, site_name: str | None, channel_id: str | None, pinned: bool
+    ) -> AsyncIterator[tuple[Site, LinkService]]:
+        """The link service of the tenant's site named ``site_name`` (else the channel's
+        default), kept open while the block runs. Raises ``SiteChoiceError`` before any
+        Wix call when the tenant has no such site (``pinned``: the name is a button's)."""
+        view = await self.view(tenant) if tenant is not None else TenantSites(tenant="")
+        if not view.sites:
+            raise SiteChoiceError(NO_SITE)
+        name = site_name or view.default_for(channel_id)
+        assert name is not None  # noqa: S101 - view.sites is not empty
+        site = view.named(name, pinned=pinned and site_name is not None)
+        async with self._using(site) as service:
+            yield site, service
+
+    @contextlib.asynccontextmanager
+    async def _using(self, site: Site) -> AsyncIterator[LinkService]:
+        """``links(site)``, with unreadable credentials told as a Wix error for the site."""
+        try:
+            async with self.links(site) as service:
+                yield service
+        except KeyringError as error:
+            logger.error("sites: cannot use the site %s: %s", site.name, error)  # noqa: TRY400 - the sentence is the news
+            raise WixError(f"the site {site.name} cannot be used: {error}") from None
+
+    async def find_files(
+        self,
+        words: str | None,
+        *,
+        tenant: str | None,
+        channel_id: str | None,
+        site_name: str | None,
+        media_types: Sequence[MediaType] = (),
+        private: bool | None = None,
+        limit: int,
+        cursor: str | None = None,
+        sort_field: SearchSortField | None = None,
+        sort_order: SortOrder = SortOrder.DESC,
+        requester: str | None = None,
+        deadline: float | None = None,
+        private_files_allowed: bool = True,
+    ) -> SiteSearch:
+        """One page of results: from ``site_name``, else the site an admin chose for the
+        channel (or the workspace), else (several sites, none chosen) from each of the
+        tenant's sites at once, at most ``MAX_SEARCH_SITES``, each counted against its own
+        rate limit and quota, with ``limit`` shared between them. A cursor belongs to one
+        site, so ``cursor`` needs ``site_name``.
+
+        Raises ``SiteChoiceError`` before any Wix call when the tenant has no such site;
+        ``LinkService.find_files``'s errors when the only site (or every site) failed.
+        """
+        view = await self.view(tenant) if tenant is not None else TenantSites(tenant="")
+        if not view.sites:
+            raise SiteChoiceError(NO_SITE)
+        if site_name is not None:
+            sites = [view.named(site_name)]
+        elif cursor is not None:
+            raise ValueError("a cursor belongs to one site: name it")
+        else:
+            chosen = view.chosen_for(channel_id)
+            sites = (
+                [view.sites[chosen]]
+                if chosen is not None
+                else view.ordered_from(view.default_for(channel_id))[:MAX_SEARCH_SITES]
+            )
+        each = max(1, limit // len(sites))
+
+        async def one(site: Site) -> tuple[list[FoundFile], str | None]:
+            async with self._using(site) as links:
+                found = await links.find_files(
+                    words,
+                    media_types=media_types,
+                    private=private,
+                    limit=each,
+                    cursor=cursor,
+                    sort_field=sort_field,
+                    sort_order=sort_order,
+                    requester=requester,
+                    deadline=deadline,
+                    private_files_allowed=private_files_allowed,
+                )
+            return list(found.files), found.next_cursor
+
+        outcomes = await asyncio.gather(*(one(site) for site in sites), return_exceptions=True)
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if len(errors) == len(sites):
+            # Nothing to show: the busy refusal first (it is recorded as one), else the first.
+            raise next((e for e in errors if isinstance(e, WixBusyError)), errors[0])
+        for error in errors:
+            if not isinstance(error, WixError | WixBusyError):
+                raise error
+        files: list[SiteFile] = []
+        cursors: dict[str | None, str] = {}
+        failed: list[str] = []
+        for site, outcome in zip(sites, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                logger.info(
+                    "sites: %s did not answer a search (%s)", site.name, type(outcome).__name__
+                )
+                failed.append(site.name)
+                continue
+            found_files, next_cursor = outcome
+            files.extend(SiteFile(site.name, file) for file in found_files)
+            if next_cursor is not None:
+                cursors[site.name] = next_cursor
+        return SiteSearch(
+            sites=tuple(site.name for site in sites),
+            files=tuple(files[:limit]),
+            cursors=cursors,
+            failed=tuple(failed),
+        )
+
+    async def file_facts(
+        self,
+        file_ids: Sequence[str],
+        *,
+        tenant: str | None,
+        channel_id: str | None,
+        requester: str | None,
+        deadline: float | None = None,
+    ) -> dict[str, tuple[str, FileFacts]]:
+        """Each file's description and the site that has it: the channel's default site
+        first, then the tenant's others (at most ``MAX_FALLBACK_SITES``, concurrently) for
+        the files it did not know. A file no site knows is left out; a site that fails
+        is skipped. Raises ``SiteChoiceError`` (no site), and the first site's
+        ``WixBusyError`` or Wix error when it could describe nothing."""
+        view = await self.view(tenant) if tenant is not None else TenantSites(tenant="")
+        if not view.sites:
+            raise SiteChoiceError(NO_SITE)
+        first, *others = view.ordered_from(view.default_for(channel_id))[: MAX_FALLBACK_SITES + 1]
+
+        async def on(site: Site, ids: Sequence[str]) -> dict[str, FileFacts]:
+            async with self._using(site) as links:
+                return await links.file_facts(ids, requester=requester, deadline=deadline)
+
+        described = {fid: (first.name, facts) for fid, facts in (await on(first, file_ids)).items()}
+        missing = [fid for fid in dict.fromkeys(file_ids) if fid not in described]
+        if not missing or not others:
+            return described
+        outcomes = await asyncio.gather(
+            *(on(site, missing) for site in others), return_exceptions=True
+        )
+        for site, outcome in zip(others, outcomes, strict=True):  # the tenant's order wins
+            if isinstance(outcome, WixError | WixBusyError):
+                logger.info(
+                    "sites: %s did not describe files (%s)", site.name, type(outcome).__name__
+                )
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            for fid, facts in outcome.items():
+                described.setdefault(fid, (site.name, facts))
+        return described
+
+    async def forget(self, tenant: str) -> None:
+        """MediaLink was uninstalled from ``tenant``: its sites, domains and channel
+        defaults are deleted, and its sites' clients closed (an uninstall hook)."""
+        if self.store is not None:
+            await self.store.delete_tenant(tenant)
+        for key in [key for key in self._pool if key[0] == tenant]:
+            self._retire(key)
+        self.changed()
 
 
 async def _close(links: LinkService) -> None:

@@ -273,8 +273,9 @@ class SiteStore:
         await self._run(write, write=True)
 
     async def delete_tenant(self, tenant: str) -> None:
-        """Forget every site of ``tenant``, sealed credentials included (MediaLink was
-        uninstalled there: nothing of it may outlive the installation)."""
+        """Forget every site of ``tenant``, its domains and channel defaults, sealed
+        credentials included (MediaLink was uninstalled there: nothing of it may outlive
+        the installation)."""
 
         async def write(connection: AsyncConnection) -> None:
             for table in (wix_channel_sites, wix_site_domains, wix_sites):

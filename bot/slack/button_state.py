@@ -6,6 +6,11 @@ be: it holds nothing a person could not type into ``/medialink`` themselves. So 
 click re-validates it like fresh input — the expiry against today's cap, every file
 ID, every size — and only the person it was made for may use it (the clicking user
 comes from Slack's signed payload).
+
+Each file may name the connected Wix site it was found on (``FileState.site``, key
+``s``), so a click makes links on that same site; the listener checks that the site is
+still the clicker's workspace's. A token without sites (made before they were kept) is
+read as before: the site is chosen again, as for typed input.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.durations import MAX_PARSED_DURATION, format_duration, whole_minutes
+from bot.sites.model import ENV_SITE_NAME, SiteInputError, check_name
 from bot.slack.options import is_download_name, is_https_url
 from bot.wix.links import MAX_RENDITIONS, ORIGINAL, LinkOptions
 from bot.wix.refs import MediaRef, MediaType, RejectedToken, parse_media_ref
@@ -73,6 +79,7 @@ class FileState:
     media_type: MediaType = MediaType.UNKNOWN
     filename: str | None = None
     asset_keys: tuple[str, ...] | None = None  # None: the reply's own asset keys
+    site: str | None = None  # the connected site it is on; None: chosen as for typed input
 
     def ref(self) -> MediaRef:
         return MediaRef(
@@ -133,6 +140,19 @@ class LinkState:
             groups.setdefault(self.keys_for(file), []).append(file.ref())
         return [(tuple(refs), self.options_for(keys)) for keys, refs in groups.items()]
 
+    def sites(self) -> dict[str, str]:
+        """File ID → the site each file is on, for the files that name one."""
+        return {file.file_id: file.site for file in self.files if file.site is not None}
+
+    def with_sites(self, sites: Mapping[str, str | None]) -> LinkState:
+        """The files on the sites given (file ID → site name); others keep theirs."""
+        return replace(
+            self,
+            files=tuple(
+                replace(file, site=sites.get(file.file_id) or file.site) for file in self.files
+            ),
+        )
+
     def with_files(self, files: Sequence[FileState]) -> LinkState:
         return replace(self, files=tuple(files))
 
@@ -176,6 +196,10 @@ def encode_state(state: LinkState) -> str:
         data["i"] = 1
     if state.redirect_url is not None:
         data["r"] = state.redirect_url
+    sites = [file.site for file in state.files]
+    if any(site is not None for site in sites):
+        # One name when every file is on the same site (the usual case), else one per file.
+        data["s"] = sites[0] if len(set(sites)) == 1 else sites
     # ASCII JSON: any string survives, even a lone surrogate from a Slack payload.
     raw = json.dumps(data, separators=(",", ":")).encode()
     packed = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
@@ -275,6 +299,7 @@ def _read(data: Mapping[str, Any], *, max_files: int) -> LinkState:
     inline = data.get("i", 0)
     if inline not in (0, 1):
         raise ValueError("inline")
+    files = _read_sites(data.get("s"), files)
     return LinkState(
         user_id=user_id,
         files=files,
@@ -284,6 +309,33 @@ def _read(data: Mapping[str, Any], *, max_files: int) -> LinkState:
         inline=bool(inline),
         redirect_url=redirect,
     )
+
+
+def _read_sites(value: object, files: tuple[FileState, ...]) -> tuple[FileState, ...]:
+    """The files with the sites ``s`` names: one name for all, or one (or null) per file."""
+    if value is None:
+        return files
+    names = [value] * len(files) if isinstance(value, str) else value
+    if not isinstance(names, list) or len(names) != len(files):
+        raise ValueError("sites")
+    return tuple(
+        replace(file, site=None if name is None else read_site_name(name))
+        for file, name in zip(files, names, strict=True)
+    )
+
+
+def read_site_name(value: object) -> str:
+    """A site's name from a button, checked as an admin's would be; raises ValueError."""
+    name = _str(value)
+    if name == ENV_SITE_NAME:
+        return name
+    try:
+        checked = check_name(name)
+    except SiteInputError:
+        raise ValueError("site") from None
+    if checked != name:
+        raise ValueError("site")
+    return checked
 
 
 def _read_file(entry: object) -> FileState:
@@ -304,6 +356,29 @@ def _read_file(entry: object) -> FileState:
     return FileState(
         file_id=file_id, media_type=media_type, filename=filename or None, asset_keys=keys
     )
+
+
+def site_file_value(site: str | None, file_id: str) -> str:
+    """A button or option value naming one file and the site it is on: ``site/file ID``
+    (a file ID never holds a ``/``), or the bare file ID when no site is known."""
+    return file_id if site is None else f"{site}/{file_id}"
+
+
+def read_site_file(value: object) -> tuple[str | None, MediaRef]:
+    """``site_file_value``'s value read back: the site (None for a bare file ID, as made
+    before sites were named) and the file, each re-checked like typed input.
+
+    Raises StateError with a sentence for the person.
+    """
+    if not isinstance(value, str) or len(value) > MAX_TOKEN_CHARS:
+        raise StateError(STALE_BUTTONS)
+    site, slash, file_id = value.partition("/")
+    if not slash:
+        return None, read_file_ref(value)
+    try:
+        return read_site_name(site), read_file_ref(file_id)
+    except ValueError:
+        raise StateError(STALE_BUTTONS) from None
 
 
 def read_file_ref(value: object) -> MediaRef:

@@ -6,6 +6,10 @@ re-validated on every click as fresh input: every field bounded, the link option
 checked again against today's rules by the listener, and only the person the results
 were made for may use it. It holds nothing that person could not type. It is never
 logged: the words are what someone searched for.
+
+``site`` is the connected Wix site a cursor belongs to (a page of one site's results);
+the listener checks it is still the clicker's workspace's. None: the site is chosen as
+for a fresh search.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.durations import MAX_PARSED_DURATION, whole_minutes
-from bot.slack.button_state import STALE_BUTTONS, NotYourButtonsError, StateError
+from bot.slack.button_state import STALE_BUTTONS, NotYourButtonsError, StateError, read_site_name
 from bot.slack.options import is_download_name, is_https_url
 from bot.slack.render.limits import MAX_BUTTON_VALUE, MAX_FIND_CURSOR
 from bot.wix.limits import MAX_SEARCH_TEXT_LENGTH
@@ -57,6 +61,7 @@ class FindState:
     download_file_name: str | None = None
     inline: bool = False
     redirect_url: str | None = None
+    site: str | None = None  # the connected site searched; None: chosen as for a new search
 
     @classmethod
     def for_search(
@@ -81,6 +86,7 @@ class FindState:
             download_file_name=options.download_file_name,
             inline=options.inline,
             redirect_url=options.redirect_url,
+            site=options.site,
         )
 
     @property
@@ -113,6 +119,8 @@ def encode_find_state(state: FindState) -> str | None:
         data["i"] = 1
     if state.redirect_url is not None:
         data["r"] = state.redirect_url
+    if state.site is not None:
+        data["s"] = state.site
     raw = json.dumps(data, separators=(",", ":")).encode()
     token = PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
     return token if len(token) <= MAX_BUTTON_VALUE else None
@@ -188,6 +196,7 @@ def _read(data: Mapping[str, Any]) -> FindState:
     inline = data.get("i", 0)
     if inline not in (0, 1) or isinstance(inline, bool):
         raise ValueError("inline")
+    site = data.get("s")
     return FindState(
         user_id=user_id,
         words=words,
@@ -199,6 +208,7 @@ def _read(data: Mapping[str, Any]) -> FindState:
         download_file_name=name,
         inline=bool(inline),
         redirect_url=redirect,
+        site=None if site is None else read_site_name(site),
     )
 
 

@@ -314,6 +314,8 @@ FIND_USAGE = "\n".join(
         "• `private` or `public`: only private or only public files",
         "• the link options (`expires=2h`, `assets=…`, `name=…`, `inline`, `redirect=…`)"
         " apply to the links made from the results",
+        "• `site=acme-shop`: search that connected Wix site (otherwise the channel's site,"
+        " or every site, each result naming its own)",
         f"Example: `{COMMAND} find signed contract type=document expires=1d`",
     ]
 )

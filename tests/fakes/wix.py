@@ -842,8 +842,8 @@ class FakeWix:
             if known is None or known[0] != fingerprint:
                 return _violation("paging.cursor", "invalid cursor", violated_rule="FORMAT")
             offset = known[1]
-        with self._lock:
-            records = list(self._files.values())
+        with self._lock:  # the site the call acted on: each site searches its own files
+            records = list(self._site_files.get(request.get(_SITE) or self.SITE_ID, {}).values())
         matches = [r.descriptor for r in records if _matches(r, query)]
         sort = query["sort"]
         assert isinstance(sort, list)
@@ -885,7 +885,7 @@ class FakeWix:
                 "must be between 60 and 1440",
                 violated_rule="MIN" if expiration < 60 else "MAX",
             )
-        found, missing = self._lookup([file_id])
+        found, missing = self._lookup([file_id], request.get(_SITE))
         if missing is not None:
             return missing
         record = found[0]

@@ -80,7 +80,10 @@ def searches(wix: FakeWix) -> list[dict[str, Any]]:
 
 
 def values(options: list[Json]) -> list[str]:
-    return [str(option["value"]) for option in options]
+    """The picked files' IDs: each value names the site it was found on, here the
+    environment's (``default/<file ID>``)."""
+    assert all(str(option["value"]).startswith("default/") for option in options)
+    return [str(option["value"]).removeprefix("default/") for option in options]
 
 
 # ------------------------------------------------------------------ the form
@@ -112,7 +115,7 @@ async def test_typing_part_of_a_name_offers_the_matching_files(
     fake_wix.add_file(kind="document", display_name="contract.pdf")
     options, _ = await suggest(medialink, "  launch ")
     assert sorted(values(options)) == sorted([video, poster])
-    texts = {option["value"]: option["text"]["text"] for option in options}
+    texts = {option["value"].removeprefix("default/"): option["text"]["text"] for option in options}
     assert texts[video] == "Launch video.mp4 · video · 5.0 MB"
     assert texts[poster] == "launch poster.jpg · image · 2.0 KB"
     assert all(option["text"]["type"] == "plain_text" for option in options)
@@ -187,7 +190,7 @@ async def test_private_files_are_hidden_from_people_who_may_not_link_them(
     [search] = searches(fake_wix)
     if sees_private:
         assert "private" not in search
-        [secret_option] = [option for option in options if option["value"] == secret]
+        [secret_option] = [o for o in options if o["value"] == f"default/{secret}"]
         assert secret_option["text"]["text"].endswith(" · private")
     else:
         assert search["private"] is False

@@ -181,7 +181,7 @@ async def test_a_public_file_is_unfurled_with_its_name_type_and_size(
     assert "Video" in text
     assert "12.0 MB" in text
     _, button = unfurl_button(made.blocks(url))
-    assert button["value"] == file_id  # the file ID alone
+    assert button["value"] == f"default/{file_id}"  # the file ID and the site that has it
     assert button["text"]["text"] == "Get a download link"
     # One descriptor call; never a download link at unfurl time.
     assert [len(r.json["fileIds"]) for r in fake_wix.requests_to(GET_FILES)] == [1]  # type: ignore[index]

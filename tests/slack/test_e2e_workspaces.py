@@ -422,10 +422,10 @@ async def test_uninstall_cleans_up_and_the_next_request_is_refused(
     assert services.workspaces is not None
     cleaned: list[str] = []
 
-    async def forget_more(tenant: str) -> None:
+    async def probe(tenant: str) -> None:
         cleaned.append(tenant)
 
-    services.workspaces.uninstall_hooks.register("more", forget_more)
+    services.workspaces.uninstall_hooks.register("probe", probe)
     _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
     file_id = fake_wix.add_file(kind="image", display_name="kept.jpg")

@@ -131,7 +131,11 @@ def tenant_of_context(context: Mapping[str, Any]) -> str | None:
 
 
 async def _generate(
-    deps: SlackDeps, requester: Requester, refs: Sequence[MediaRef], options: LinkOptions
+    deps: SlackDeps,
+    requester: Requester,
+    refs: Sequence[MediaRef],
+    options: LinkOptions,
+    pinned: Mapping[str, str] | None = None,
 ) -> list[FileLinks]:
     private_ok = deps.policy.may_link_private(requester.user_id)
     if deps.sites is None:
@@ -148,17 +152,24 @@ async def _generate(
         site_name=options.site,
         requester=requester.user_id,
         private_files_allowed=private_ok,
+        pinned=pinned,
     )
 
 
 async def make_links(
-    deps: SlackDeps, requester: Requester, refs: Sequence[MediaRef], options: LinkOptions
+    deps: SlackDeps,
+    requester: Requester,
+    refs: Sequence[MediaRef],
+    options: LinkOptions,
+    *,
+    pinned: Mapping[str, str] | None = None,
 ) -> list[FileLinks]:
     """The link service's ``generate``, with every file's outcome in the audit trail. A
     request MediaLink takes on no more work for (the member's quota, or too much under
-    way) is recorded as refused and ``WixBusyError`` raised."""
+    way) is recorded as refused and ``WixBusyError`` raised. ``pinned``: file ID → the
+    site a button says the file is on (``SiteRegistry.generate``)."""
     try:
-        results = await _generate(deps, requester, refs, options)
+        results = await _generate(deps, requester, refs, options, pinned)
     except WixBusyError as busy:
         deps.audit.record([refusal_event(requester, str(busy))])
         if deps.metrics is not None and not isinstance(busy, SiteChoiceError):
@@ -177,18 +188,24 @@ async def fresh_link_reply(
     refs: Sequence[MediaRef],
     options: LinkOptions,
     rejected: Sequence[RejectedToken] = (),
+    pinned: Mapping[str, str] | None = None,
 ) -> list[Message]:
     """Links for a fresh request, rendered with buttons; ``options`` from ``checked_options``.
+    The buttons remember the site each file's links came from, so a click makes links on
+    the same site. ``pinned``: file ID → the site a button or picked option named.
 
     When MediaLink takes on no more work for this person now (their quota, or too many
     requests under way), the reply says so instead.
     """
     try:
-        results = await make_links(deps, requester, refs, options)
+        results = await make_links(deps, requester, refs, options, pinned=pinned)
     except WixBusyError as busy:
         return [render_notice(describe_error(busy))]
     user_id = requester.user_id or ""  # requester_of() insists on one
-    return render_reply(deps, results, LinkState.for_request(user_id, refs, options), rejected)
+    state = LinkState.for_request(user_id, refs, options).with_sites(
+        {result.file_id: result.site for result in results}
+    )
+    return render_reply(deps, results, state, rejected)
 
 
 def render_reply(
@@ -212,8 +229,12 @@ async def links_for_state(
 ) -> list[FileLinks]:
     """Make every file's links again, in the state's order (one call per set of renditions),
     recorded; raises ``WixBusyError`` as ``make_links`` does."""
+    pinned = state.sites()  # the sites the reply's links came from; none in old buttons
     outcomes = await asyncio.gather(
-        *(make_links(deps, requester, refs, options) for refs, options in state.requests())
+        *(
+            make_links(deps, requester, refs, options, pinned=pinned)
+            for refs, options in state.requests()
+        )
     )
     by_id = {result.file_id: result for outcome in outcomes for result in outcome}
     results = []

@@ -9,6 +9,7 @@ URL in the browser but still reach the app, so they are acknowledged and ignored
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,7 +18,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit.events import refusal_event, zip_events
+from bot.audit.events import Requester, refusal_event, zip_events
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
@@ -244,29 +245,62 @@ async def zip_download(
         deps.audit.record([refusal_event(requester, refusal.reason.value)])
         await tell(refusal.message, body, respond, client)
         return
-    ids = [file.file_id for file in state.files]
-    try:
-        zipped = await deps.links.zip_of_public_files(ids, requester=state.user_id)
-    except WixBusyError as busy:  # the member's quota, or too much under way
-        deps.audit.record([refusal_event(requester, str(busy))])
-        await tell(describe_error(busy), body, respond, client)
-        return
-    except WixError as error:
-        logger.info("zip link failed: %s", type(error).__name__)
-        await tell(ZIP_FAILED, body, respond, client)
-        return
-    if zipped.url is None:
-        await tell(ZIP_NOTHING, body, respond, client)
-        return
-    # A permanent link is a link made: recorded per file, like any other (never its URL).
-    deps.audit.record(zip_events(requester, list(zipped.files)))
-    await deliver_ephemeral(
-        render_zip_link(zipped.url, files=len(zipped.files), left_out=len(ids) - len(zipped.files)),
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=state.user_id,
-    )
+    # One zip per site the reply's files are on (a zip holds one site's files); files of
+    # an old button name no site and go to the site chosen as for typed input.
+    by_site: dict[str | None, list[str]] = {}
+    for file in state.files:
+        by_site.setdefault(file.site, []).append(file.file_id)
+    for site, ids in by_site.items():
+        try:
+            zipped = await _zip(deps, requester, site, ids, user_id=state.user_id)
+        except WixBusyError as busy:  # the member's quota, too much under way, or no site
+            deps.audit.record([refusal_event(requester, str(busy))])
+            await tell(describe_error(busy), body, respond, client)
+            continue
+        except WixError as error:
+            logger.info("zip link failed: %s", type(error).__name__)
+            await tell(ZIP_FAILED, body, respond, client)
+            continue
+        if zipped.url is None:
+            await tell(ZIP_NOTHING, body, respond, client)
+            continue
+        # A permanent link is a link made: recorded per file, like any other (never its URL).
+        deps.audit.record(zip_events(requester, list(zipped.files)))
+        await deliver_ephemeral(
+            render_zip_link(
+                zipped.url,
+                files=len(zipped.files),
+                left_out=len(ids) - len(zipped.files),
+                site=zipped.site,
+            ),
+            respond=respond,
+            client=client,
+            channel_id=channel_id_of(body),
+            user_id=state.user_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _SiteZip:
+    url: str | None = field(repr=False)
+    files: tuple[tuple[str, str | None], ...]
+    site: str | None
+
+
+async def _zip(
+    deps: SlackDeps, requester: Requester, site: str | None, ids: list[str], *, user_id: str
+) -> _SiteZip:
+    """The zip of ``ids`` on ``site`` (None: the channel's default), a site the
+    clicker's workspace must still have; raises as ``zip_of_public_files`` does, and
+    ``SiteChoiceError`` when the workspace has no such site."""
+    if deps.sites is None:
+        made = await deps.links.zip_of_public_files(ids, requester=user_id)
+        return _SiteZip(made.url, made.files, None)
+    async with deps.sites.service(
+        requester.tenant, site_name=site, channel_id=requester.channel_id, pinned=True
+    ) as (used, links):
+        made = await links.zip_of_public_files(ids, requester=user_id)
+    return _SiteZip(made.url, made.files, used.name)
 
 
 async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:

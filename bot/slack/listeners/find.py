@@ -12,6 +12,13 @@ for selected" go through the same path as pasted references (``fresh_link_reply`
 same options, same reply and buttons) and are recorded as links from ``find``; "Stream"
 gives a video's HLS link, recorded too. What was searched is neither recorded nor
 logged: log lines here name outcomes and error types only.
+
+Which Wix site is searched (``SiteRegistry.find_files``): ``site=<name>``, else the site
+an admin chose for the channel (or the workspace), else every site the workspace has,
+at once, each result naming its site. Every button carries the site its files were
+found on, checked again on the click (it must still be the clicker's workspace's), so
+links and streams are made there. A workspace with no site it may use is told so, and
+Wix is not asked.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import AuditEvent, Entry, Outcome
 from bot.audit.events import Requester, error_code, refusal_event
 from bot.metrics import BUSY, QUOTA
-from bot.slack.button_state import STALE_BUTTONS, LinkState, StateError
+from bot.sites.model import SiteChoiceError
+from bot.sites.registry import SiteFile, SiteSearch
+from bot.slack.button_state import STALE_BUTTONS, FileState, LinkState, StateError
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.find_options import parse_find_text
 from bot.slack.find_state import FindState, decode_find_state
@@ -55,9 +64,9 @@ from bot.slack.messages import (
 from bot.slack.middleware import deps_of
 from bot.slack.render import Message, render_notice
 from bot.slack.render.find import (
-    ACTION_FIND_MORE,
     ACTION_FIND_SELECTED,
     FIND_GET_ACTION,
+    FIND_MORE_ACTION,
     FIND_PAGE_SIZE,
     FIND_PICK_ACTION,
     FIND_STREAM_ACTION,
@@ -112,7 +121,7 @@ async def find_command(
         request.words,
         media_type=request.media_type,
         private=request.private,
-        options=options,
+        options=options,  # its ``site`` is the typed ``site=``, if any
     )
     reply = await search_page(deps, requester_of(context, Entry.FIND), search)
     await deliver_ephemeral(
@@ -127,24 +136,50 @@ async def find_command(
 async def search_page(deps: SlackDeps, requester: Requester, search: FindState) -> Message:
     """One page of results for ``search``, or a sentence saying why there is none."""
     try:
-        found = await deps.links.find_files(
-            search.words,
-            media_types=() if search.media_type is None else (search.media_type,),
-            private=search.private,
-            limit=FIND_PAGE_SIZE,
-            cursor=search.cursor,
-            requester=search.user_id,
-            private_files_allowed=deps.policy.may_link_private(search.user_id),
-        )
-    except WixBusyError as busy:  # the member's quota, or too much under way
+        found = await _search(deps, requester, search)
+    except WixBusyError as busy:  # the member's quota, too much under way, or no site
         deps.audit.record([refusal_event(requester, str(busy))])
-        if deps.metrics is not None:
+        if deps.metrics is not None and not isinstance(busy, SiteChoiceError):
             deps.metrics.refused(QUOTA if isinstance(busy, FileQuotaError) else BUSY)
         return render_notice(describe_search_error(busy))
     except (LinkOptionsError, WixError) as error:
         logger.info("search failed: %s", type(error).__name__)
         return render_notice(describe_search_error(error))
     return render_find_results(found, search, first_page=search.cursor is None)
+
+
+async def _search(deps: SlackDeps, requester: Requester, search: FindState) -> SiteSearch:
+    media_types = () if search.media_type is None else (search.media_type,)
+    private_ok = deps.policy.may_link_private(search.user_id)
+    if deps.sites is None:  # no connected sites: the environment's alone
+        page = await deps.links.find_files(
+            search.words,
+            media_types=media_types,
+            private=search.private,
+            limit=FIND_PAGE_SIZE,
+            cursor=search.cursor,
+            requester=search.user_id,
+            private_files_allowed=private_ok,
+        )
+        return SiteSearch(
+            sites=(),
+            files=tuple(SiteFile(None, file) for file in page.files),
+            cursors={} if page.next_cursor is None else {None: page.next_cursor},
+        )
+    if search.cursor is not None and search.site is None:
+        raise LinkOptionsError("that page of results is not available; search again")
+    return await deps.sites.find_files(
+        search.words,
+        tenant=requester.tenant,
+        channel_id=requester.channel_id,
+        site_name=search.site,
+        media_types=media_types,
+        private=search.private,
+        limit=FIND_PAGE_SIZE,
+        cursor=search.cursor,
+        requester=search.user_id,
+        private_files_allowed=private_ok,
+    )
 
 
 async def acknowledge_pick(ack: AsyncAck) -> None:
@@ -247,6 +282,7 @@ async def send_links(
         requester=requester_of(context, Entry.FIND),
         refs=[file.ref() for file in state.files],
         options=options,
+        pinned=state.sites(),  # where the search found them
     )
     await deliver_ephemeral(
         messages,
@@ -276,14 +312,8 @@ async def stream_video(
     file = state.files[0]
     requester = requester_of(context, Entry.FIND)
     try:
-        link = await deps.links.stream_link(
-            file.file_id,
-            expires_in=state.expires_in,
-            format=StreamFormat.HLS,
-            requester=state.user_id,
-            private_files_allowed=deps.policy.may_link_private(state.user_id),
-        )
-    except WixBusyError as busy:
+        link = await _stream(deps, requester, file, state)
+    except WixBusyError as busy:  # the member's quota, too much under way, or no site
         deps.audit.record([refusal_event(requester, str(busy))])
         await tell(describe_search_error(busy), body, respond, client)
         return
@@ -303,6 +333,31 @@ async def stream_video(
         channel_id=channel_id_of(body),
         user_id=state.user_id,
     )
+
+
+async def _stream(
+    deps: SlackDeps, requester: Requester, file: FileState, state: LinkState
+) -> StreamLink:
+    """The video's HLS link, made on the site the search found it on (it must still be
+    the clicker's workspace's); a file of an old button, on the channel's default."""
+    if deps.sites is None:
+        return await deps.links.stream_link(
+            file.file_id,
+            expires_in=state.expires_in,
+            format=StreamFormat.HLS,
+            requester=state.user_id,
+            private_files_allowed=deps.policy.may_link_private(state.user_id),
+        )
+    async with deps.sites.service(
+        requester.tenant, site_name=file.site, channel_id=requester.channel_id, pinned=True
+    ) as (_, links):
+        return await links.stream_link(
+            file.file_id,
+            expires_in=state.expires_in,
+            format=StreamFormat.HLS,
+            requester=state.user_id,
+            private_files_allowed=deps.policy.may_link_private(state.user_id),
+        )
 
 
 def _stream_made(requester: Requester, link: StreamLink) -> AuditEvent:
@@ -347,5 +402,5 @@ def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
     dispatcher.listen(app.action(FIND_PICK_ACTION), acknowledge_pick)
     dispatcher.listen(app.action(FIND_GET_ACTION), get_link)
     dispatcher.listen(app.action(ACTION_FIND_SELECTED), get_selected_links)
-    dispatcher.listen(app.action(ACTION_FIND_MORE), more_results)
+    dispatcher.listen(app.action(FIND_MORE_ACTION), more_results)
     dispatcher.listen(app.action(FIND_STREAM_ACTION), stream_video)

@@ -6,7 +6,13 @@ domains; the Wix media ones are described with one descriptor call, counted agai
 poster's quota like any Wix call, and ``chat.unfurl`` attaches the blocks. No download
 link is made at unfurl time. A URL Wix cannot describe is left as it is (and logged).
 
-The button carries the file ID alone. Whoever clicks it passes the access policy first
+The files are described through the poster's workspace's own Wix sites (the channel's
+default site first, then its others: ``SiteRegistry.file_facts``), never a site that
+workspace may not use; a workspace with none gets no unfurl and Wix is not asked.
+
+The button carries the file ID and the site that described it (``site/file ID``; a
+button made before sites were named holds the file ID alone, and its site is chosen as
+for a pasted URL). Whoever clicks it passes the access policy first
 (bot/slack/access.py, entry ``button:unfurl``), then gets a private link through the
 same path as the command (``fresh_link_reply``): the private-files rule applies to them,
 and the link is recorded. Slack sends a response_url with clicks on an unfurl, so the
@@ -30,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
 from bot.policy.access import AccessPolicy, PrivateFiles
-from bot.slack.button_state import StateError, read_file_ref
+from bot.slack.button_state import StateError, read_site_file
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     SlackDeps,
@@ -38,6 +44,7 @@ from bot.slack.listeners import (
     checked_options,
     fresh_link_reply,
     requester_of,
+    tenant_of_context,
     user_id_of,
 )
 from bot.slack.listeners.actions import tell
@@ -46,7 +53,7 @@ from bot.slack.render.unfurl import render_unfurl
 from bot.slack.surfaces import LINK_SHARED, UNFURL_ACTION
 from bot.wix.errors import WixError
 from bot.wix.fairness import WixBusyError
-from bot.wix.links import LinkOptions
+from bot.wix.links import FileFacts, LinkOptions
 from bot.wix.refs import MAX_TOKEN_CHARS, MediaRef, parse_media_ref
 
 if TYPE_CHECKING:
@@ -179,12 +186,10 @@ async def unfurl_links(
     ):
         return  # nobody but admins could use the button here (or the channel is unknown yet)
     try:
-        facts = await deps.links.file_facts(
-            [ref.file_id for _, ref in links],
-            requester=poster,
-            deadline=deps.links.clock() + UNFURL_MAX_WAIT,
+        facts = await _describe(
+            deps, [ref.file_id for _, ref in links], context, channel_id=channel_id, poster=poster
         )
-    except WixBusyError as busy:
+    except WixBusyError as busy:  # the poster's quota, too much under way, or no site
         logger.info("unfurl skipped: %s", type(busy).__name__)
         return
     except WixError as error:
@@ -199,7 +204,11 @@ async def unfurl_links(
     unfurls = {
         url: {
             "blocks": render_unfurl(
-                ref, facts[ref.file_id], index=index, show_private_name=show_private_name
+                ref,
+                facts[ref.file_id][1],
+                index=index,
+                show_private_name=show_private_name,
+                site=facts[ref.file_id][0],
             )
         }
         for index, (url, ref) in enumerate(links)
@@ -223,6 +232,29 @@ async def unfurl_links(
         logger.warning("chat.unfurl failed: %s", code if isinstance(code, str) else "?")
 
 
+async def _describe(
+    deps: SlackDeps,
+    file_ids: list[str],
+    context: AsyncBoltContext,
+    *,
+    channel_id: str | None,
+    poster: str,
+) -> dict[str, tuple[str | None, FileFacts]]:
+    """Each file's facts and the site that has it, from the workspace's own sites."""
+    deadline = deps.links.clock() + UNFURL_MAX_WAIT
+    if deps.sites is None:
+        found = await deps.links.file_facts(file_ids, requester=poster, deadline=deadline)
+        return {file_id: (None, facts) for file_id, facts in found.items()}
+    described = await deps.sites.file_facts(
+        file_ids,
+        tenant=tenant_of_context(context),
+        channel_id=channel_id,
+        requester=poster,
+        deadline=deadline,
+    )
+    return {file_id: (site, facts) for file_id, (site, facts) in described.items()}
+
+
 async def ignore_link_shared(ack: AsyncAck) -> None:
     """With unfurls off the event is still acknowledged, so Slack does not retry it."""
     await ack()
@@ -240,7 +272,7 @@ async def link_from_unfurl(
     deps = deps_of(context)
     action = (body.get("actions") or [{}])[0]
     try:
-        ref = read_file_ref(action.get("value") if isinstance(action, dict) else None)
+        site, ref = read_site_file(action.get("value") if isinstance(action, dict) else None)
     except StateError as error:
         logger.info("unfurl button refused: %s", type(error).__name__)
         await tell(str(error), body, respond, client)
@@ -250,6 +282,7 @@ async def link_from_unfurl(
         requester=requester_of(context, Entry.UNFURL_BUTTON),
         refs=[ref],
         options=_default_options(deps),
+        pinned=None if site is None else {ref.file_id: site},  # the clicker's own site so named
     )
     await deliver_ephemeral(
         messages,

@@ -6,7 +6,9 @@ response_url Slack made for the conversation picker (``response_url_enabled``).
 
 The files are the pasted references followed by the files picked in the type-ahead
 (``listeners/picker.py``), each file once. A form opened before the picker existed has
-no picker in its state, and is read as before.
+no picker in its state, and is read as before. A picked value ``site/file ID`` names the
+connected site the file was found on: its link is made there (the site must still be
+the workspace's).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
+from bot.slack.button_state import read_site_name
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import checked_options, fresh_link_reply, requester_of, user_id_of
 from bot.slack.messages import (
@@ -76,10 +79,12 @@ async def submit_link_form(
     values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
 
+    pinned: dict[str, str] = {}  # picked file ID → the site it was found on
     found = _merged(
         parse_media_refs(_input(values, URLS_BLOCK, URLS_ACTION), max_refs=deps.max_refs),
         _picked(values),
         max_refs=deps.max_refs,
+        pinned=pinned,
     )
     if not found.refs:
         reason = f" ({found.rejected[0].reason})" if found.rejected else ""
@@ -114,7 +119,12 @@ async def submit_link_form(
     user_id = user_id_of(body)
     requester = replace(requester_of(context, Entry.GLOBAL_SHORTCUT), channel_id=channel_id)
     messages = await fresh_link_reply(
-        deps, requester=requester, refs=found.refs, options=options, rejected=found.rejected
+        deps,
+        requester=requester,
+        refs=found.refs,
+        options=options,
+        rejected=found.rejected,
+        pinned=pinned,
     )
     await deliver_ephemeral(
         messages,
@@ -145,14 +155,22 @@ def _picked(values: dict[str, Any]) -> list[str]:
     return [value for value in picked if isinstance(value, str)]
 
 
-def _merged(pasted: ParseResult, picked: list[str], *, max_refs: int) -> ParseResult:
+def _merged(
+    pasted: ParseResult, picked: list[str], *, max_refs: int, pinned: dict[str, str]
+) -> ParseResult:
     """The pasted references, then the picked files, each file once and at most
-    ``max_refs`` in all (the rest refused with the reason, as for pasted ones)."""
+    ``max_refs`` in all (the rest refused with the reason, as for pasted ones). The
+    site a picked value names is put in ``pinned`` (file ID → site)."""
     refs = list(pasted.refs)
     rejected = list(pasted.rejected)
     seen = {ref.file_id for ref in refs}
     for value in picked[: max_refs + 1]:  # a forged submission's list is not walked whole
-        ref = _picked_ref(value)
+        site, slash, file_id = value.partition("/")
+        try:
+            site_name = read_site_name(site) if slash else None
+        except ValueError:
+            continue  # not a value MediaLink offered
+        ref = _picked_ref(file_id if slash else value)
         if isinstance(ref, RejectedToken):
             rejected.append(ref)
             continue
@@ -161,6 +179,8 @@ def _merged(pasted: ParseResult, picked: list[str], *, max_refs: int) -> ParseRe
         seen.add(ref.file_id)
         if len(refs) < max_refs:
             refs.append(ref)
+            if site_name is not None:
+                pinned[ref.file_id] = site_name
         else:
             rejected.append(
                 RejectedToken(

@@ -9,6 +9,10 @@ selected" that of the whole page (the checkboxes' values are indexes into it), a
 "More results" the search itself (``bot.slack.find_state``); a button whose state would
 not fit its value is left out. A thumbnail is shown only from Wix's public static host
 (``bot.wix.found.public_static_image_url``), never for a private file.
+
+With several connected sites searched at once, each file names its site, every link
+button carries it (so links are made where the file was found), and each site with more
+results gets its own "More from <site>" button (a cursor belongs to one site).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
+from bot.sites.registry import SiteFile, SiteSearch
 from bot.slack.button_state import LinkState, encode_state, fits_in_button
 from bot.slack.find_state import FindState, encode_find_state
 from bot.slack.messages import escape_clip
@@ -27,7 +32,7 @@ from bot.slack.render.footer import ACTION_DISMISS, DISMISS_VALUE
 from bot.slack.render.limits import MAX_CHECKBOX_OPTIONS, MAX_IMAGE_ALT_TEXT
 from bot.slack.render.links import ACTION_LINK_PREFIX
 from bot.slack.render.text import clip, count, human_size, slack_date
-from bot.wix.found import FoundFile, FoundFiles, StreamLink, public_static_image_url
+from bot.wix.found import FoundFile, StreamLink, public_static_image_url
 from bot.wix.refs import MediaRef, MediaType, parse_media_ref
 
 # A page of results: ten files, 2 blocks each, well inside a message's 50 blocks.
@@ -43,6 +48,8 @@ ACTION_FIND_STREAM_PREFIX: Final = "medialink_find_stream_"
 FIND_STREAM_ACTION: Final = re.compile(r"^medialink_find_stream_\d+$")
 ACTION_FIND_SELECTED: Final = "medialink_find_selected"
 ACTION_FIND_MORE: Final = "medialink_find_more"
+# One "More from <site>" button per site of a search over several (suffixed: unique IDs).
+FIND_MORE_ACTION: Final = re.compile(r"^medialink_find_more(?:_\d+)?$")
 STREAM_LINK_ACTION: Final = f"{ACTION_LINK_PREFIX}0"  # a URL button: acknowledged, nothing more
 
 _TYPE_LABELS: Final = {
@@ -57,24 +64,29 @@ _TYPE_LABELS: Final = {
 
 
 def render_find_results(
-    found: FoundFiles, search: FindState, *, first_page: bool = True
+    found: SiteSearch, search: FindState, *, first_page: bool = True
 ) -> Message:
     """One page of results for the person ``search`` belongs to."""
     files = found.files[:FIND_PAGE_SIZE]
     shown = escape_clip(search.words, MAX_WORDS_SHOWN)
+    where = _where(found)
+    failed = _failed_note(found)
     if not files:
-        text = f"No files match “{shown}”{_filters(search)}." + (
+        text = f"No files match “{shown}”{_filters(search)}{where}." + (
             " Try other words, or fewer of them."
             if first_page
             else " There are no more results; search again to start over."
         )
-        return message(text, [section(text, block_id="find_none")])
+        blocks: list[Block] = [section(text, block_id="find_none")]
+        if failed:
+            blocks.append(context(failed, block_id="find_failed"))
+        return message(text, blocks)
     page_state = _state(search, files)
     noun = "file" if first_page else "more file"
-    heading = f"{count(len(files), noun)} matching “{shown}”{_filters(search)}"
-    blocks: list[Block] = [section(f"*{heading}*", block_id="find_heading")]
+    heading = f"{count(len(files), noun)} matching “{shown}”{_filters(search)}{where}"
+    blocks = [section(f"*{heading}*", block_id="find_heading")]
     for index, file in enumerate(files):
-        blocks.extend(_file_blocks(index, file, search, page_state))
+        blocks.extend(_file_blocks(index, file, search, page_state, named=found.several))
     controls: list[Block] = []
     if page_state is not None:
         token = encode_state(page_state)
@@ -82,21 +94,49 @@ def render_find_results(
             controls.append(
                 button("Get links for selected", ACTION_FIND_SELECTED, value=token, style="primary")
             )
-    if found.next_cursor is not None:
-        next_page = encode_find_state(replace(search, cursor=found.next_cursor))
-        if next_page is not None:
-            controls.append(button("More results", ACTION_FIND_MORE, value=next_page))
+    more = _more_buttons(found, search)
+    controls.extend(more)
     controls.append(button("Dismiss", ACTION_DISMISS, value=DISMISS_VALUE))
     blocks.append({"type": "actions", "block_id": "find_controls", "elements": controls})
-    if found.next_cursor is not None and not any(
-        c.get("action_id") == ACTION_FIND_MORE for c in controls
-    ):
+    if found.cursors and len(more) < len(found.cursors):
         blocks.append(
             context(
                 "_More files match: add words to narrow the search._", block_id="find_more_note"
             )
         )
+    if failed:
+        blocks.append(context(failed, block_id="find_failed"))
     return message(heading, blocks)
+
+
+def _where(found: SiteSearch) -> str:
+    """ " on `acme`", or " on 3 sites", when connected sites are in use."""
+    if found.several:
+        return f" on {len(found.sites)} sites"
+    return f" on `{found.sites[0]}`" if found.sites else ""
+
+
+def _failed_note(found: SiteSearch) -> str:
+    if not found.failed:
+        return ""
+    names = ", ".join(f"`{name}`" for name in found.failed)
+    theirs = "their" if len(found.failed) > 1 else "its"
+    return f"_{names} did not answer, so {theirs} files are not shown. Try again in a moment._"
+
+
+def _more_buttons(found: SiteSearch, search: FindState) -> list[Block]:
+    """ "More results" for one site's search; one "More from <site>" per site otherwise."""
+    buttons: list[Block] = []
+    for index, (site, cursor) in enumerate(found.cursors.items()):
+        next_page = encode_find_state(replace(search, cursor=cursor, site=site))
+        if next_page is None:
+            continue
+        if found.several:
+            label = clip(f"More from {site}", 75)
+            buttons.append(button(label, f"{ACTION_FIND_MORE}_{index}", value=next_page))
+        else:
+            buttons.append(button("More results", ACTION_FIND_MORE, value=next_page))
+    return buttons
 
 
 def render_stream_link(link: StreamLink) -> Message:
@@ -147,9 +187,18 @@ def selected_indexes(values: object, limit: int) -> list[int]:
 
 
 def _file_blocks(
-    index: int, file: FoundFile, search: FindState, page_state: LinkState | None
+    index: int,
+    found: SiteFile,
+    search: FindState,
+    page_state: LinkState | None,
+    *,
+    named: bool,
 ) -> list[Block]:
-    block = section("\n".join(_heading(file)), block_id=f"find_file_{index}")
+    file = found.file
+    lines = _heading(file)
+    if named and found.site:
+        lines[-1] += f" · on `{found.site}`"
+    block = section("\n".join(lines), block_id=f"find_file_{index}")
     thumbnail = None if file.private else public_static_image_url(file.thumbnail_url)
     if thumbnail is not None and file.media_type is MediaType.IMAGE:
         block["accessory"] = {
@@ -159,7 +208,7 @@ def _file_blocks(
         }
     elements: list[Block] = []
     in_page = page_state is not None and any(f.file_id == file.file_id for f in page_state.files)
-    one = _state(search, [file])
+    one = _state(search, [found])
     if in_page and page_state is not None:
         position = next(i for i, f in enumerate(page_state.files) if f.file_id == file.file_id)
         elements.append(
@@ -209,10 +258,13 @@ def _filters(search: FindState) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _state(search: FindState, files: Sequence[FoundFile]) -> LinkState | None:
-    """The link state that makes links for ``files`` with the search's options."""
+def _state(search: FindState, files: Sequence[SiteFile]) -> LinkState | None:
+    """The link state that makes links for ``files`` with the search's options, each on
+    the site it was found on."""
     refs = []
-    for file in files:
+    sites: dict[str, str | None] = {}
+    for found in files:
+        file = found.file
         parsed = parse_media_ref(file.file_id)
         if not isinstance(parsed, MediaRef) or parsed.file_id != file.file_id:
             continue  # its button would be refused as stale: offer none
@@ -224,6 +276,7 @@ def _state(search: FindState, files: Sequence[FoundFile]) -> LinkState | None:
                 source=file.file_id,
             )
         )
+        sites[file.file_id] = found.site
     if not refs:
         return None
-    return LinkState.for_request(search.user_id, refs, search.options)
+    return LinkState.for_request(search.user_id, refs, search.options).with_sites(sites)

@@ -1,9 +1,10 @@
 """The options the form's type-ahead file picker offers: one per file Wix found.
 
-Each option reads ``name · type · size`` (and ``private`` where it is), clipped so the
-type and size always show; its value is the file ID, which the form's submission reads
-back. A file whose ID is longer than an option's value may be is left out rather than
-offered with a cut ID that would name no file (docs/slack.md, External selects).
+Each option reads ``name · type · size`` (and ``private`` where it is, and the site it
+is on when several were searched), clipped so those always show; its value is the file
+ID, or ``site/file ID`` when it was found on a connected site, which the form's
+submission reads back. A file whose value would be longer than an option's value may be
+is left out rather than offered cut, naming no file (docs/slack.md, External selects).
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.slack.button_state import site_file_value
 from bot.slack.render.limits import MAX_OPTION_TEXT, MAX_OPTION_VALUE, MAX_SUGGESTED_OPTIONS
 from bot.slack.render.text import human_size
 
 _SEPARATOR = " · "
+# A site's name is cut to this in an option's text (its value keeps it whole), so the
+# file's name keeps most of the 75 characters.
+MAX_SITE_IN_OPTION = 16
 
 
 class PickableFile(Protocol):
@@ -41,33 +46,42 @@ class FileOptions:
     left_out: int = 0
 
 
-def file_options(files: Iterable[PickableFile]) -> FileOptions:
-    """At most ``MAX_SUGGESTED_OPTIONS`` options, in the search's order, one per file ID."""
+def file_options(
+    files: Iterable[PickableFile | tuple[str | None, PickableFile]], *, name_sites: bool = False
+) -> FileOptions:
+    """At most ``MAX_SUGGESTED_OPTIONS`` options, in the search's order, one per file.
+    A ``(site, file)`` pair's value names the site; ``name_sites`` shows it too."""
     options: list[dict[str, Any]] = []
     seen: set[str] = set()
     left_out = 0
-    for found in files:
+    for item in files:
         if len(options) == MAX_SUGGESTED_OPTIONS:
             break
+        site, found = item if isinstance(item, tuple) else (None, item)
         file_id = found.file_id
-        if not file_id or len(file_id) > MAX_OPTION_VALUE:
+        value = site_file_value(site, file_id)
+        if not file_id or len(value) > MAX_OPTION_VALUE:
             left_out += 1
             continue
-        if file_id in seen:
+        if value in seen:
             continue
-        seen.add(file_id)
-        options.append({"text": _plain(option_text(found)), "value": file_id})
+        seen.add(value)
+        shown = site if name_sites else None
+        options.append({"text": _plain(option_text(found, site=shown)), "value": value})
     return FileOptions(options=options, left_out=left_out)
 
 
-def option_text(found: PickableFile) -> str:
-    """``name · type · size[ · private]`` within Block Kit's option text limit."""
+def option_text(found: PickableFile, *, site: str | None = None) -> str:
+    """``name · type · size[ · private][ · site]`` within Block Kit's option text limit."""
     details = [_type_label(found.media_type)]
     size = human_size(found.size_bytes)
     if size is not None:
         details.append(size)
     if found.private:
         details.append("private")
+    if site:
+        cut = site if len(site) <= MAX_SITE_IN_OPTION else site[: MAX_SITE_IN_OPTION - 1] + "…"
+        details.append(f"on {cut}")
     tail = _SEPARATOR + _SEPARATOR.join(details)
     name = " ".join(found.name.split()) or found.file_id  # no line breaks in an option
     room = MAX_OPTION_TEXT - len(tail)

@@ -51,8 +51,10 @@ def render_shared_reply(results: Sequence[FileLinks], *, shared_by: str) -> list
     return paginate(results, layout, ())
 
 
-def render_zip_link(url: str, *, files: int, left_out: int) -> list[Message]:
-    """The permanent zip link, for the requester only."""
+def render_zip_link(
+    url: str, *, files: int, left_out: int, site: str | None = None
+) -> list[Message]:
+    """The permanent zip link, for the requester only; ``site``: the Wix site it is of."""
     noun = "file" if files == 1 else "files"
     skipped = (
         f" {left_out} private or unavailable {'file was' if left_out == 1 else 'files were'} "
@@ -63,6 +65,7 @@ def render_zip_link(url: str, *, files: int, left_out: int) -> list[Message]:
     text = (
         f"A zip of {files} public {noun}. This link is *permanent*: it never expires, and "
         f"anyone who has it can download the zip, so share it with care.{skipped}"
+        + (f" From Wix site `{site}`." if site else "")
     )
     return [
         message(

@@ -1,5 +1,6 @@
 """The unfurl under a posted Wix media URL: the file's name, type and size, and a
-"Get a download link" button whose value is the file ID alone.
+"Get a download link" button whose value is the file ID, with the connected site that
+described it when there is one (``site/file ID``).
 
 Everyone in the conversation sees an unfurl, so a private file may be shown without its
 name (``show_private_name``; the listener decides, bot/slack/listeners/unfurls.py).
@@ -7,6 +8,7 @@ name (``show_private_name``; the listener decides, bot/slack/listeners/unfurls.p
 
 from __future__ import annotations
 
+from bot.slack.button_state import site_file_value
 from bot.slack.messages import escape_clip
 from bot.slack.render.block_kit import Block, button, context, section
 from bot.slack.render.limits import MAX_BUTTON_VALUE
@@ -31,7 +33,12 @@ _KINDS = {
 
 
 def render_unfurl(
-    ref: MediaRef, facts: FileFacts, *, index: int, show_private_name: bool
+    ref: MediaRef,
+    facts: FileFacts,
+    *,
+    index: int,
+    show_private_name: bool,
+    site: str | None = None,
 ) -> list[Block]:
     """One URL's unfurl blocks; ``index`` keeps block IDs apart between a message's URLs."""
     kind = _KINDS[facts.media_type if facts.media_type is not MediaType.UNKNOWN else ref.media_type]
@@ -45,12 +52,13 @@ def render_unfurl(
             details.append("🔒 private")
         text = f"*{escape_clip(name, MAX_NAME_CHARS)}*\n" + " · ".join(details)
     blocks = [section(text, block_id=f"unfurl_{index}")]
-    if len(ref.file_id) <= MAX_BUTTON_VALUE:  # always, for IDs Wix accepts (1000 at most)
+    value = site_file_value(site, ref.file_id)
+    if len(value) <= MAX_BUTTON_VALUE:  # always, for IDs Wix accepts (1000 at most)
         blocks.append(
             {
                 "type": "actions",
                 "block_id": f"unfurl_{index}_get",
-                "elements": [button(GET_LINK_LABEL, UNFURL_ACTION, value=ref.file_id)],
+                "elements": [button(GET_LINK_LABEL, UNFURL_ACTION, value=value)],
             }
         )
     blocks.append(context(UNFURL_HINT, block_id=f"unfurl_{index}_hint"))
