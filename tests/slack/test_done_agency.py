@@ -189,7 +189,7 @@ async def test_an_agency_connects_three_client_sites_and_another_workspace_sees_
     # Three client sites on one Wix, each with its own key and files.
     clients: list[ClientSite] = []
     for name, domain in (
-        ("client-one", "www.client-one.com"),
+        ("client-one", "www.northwind-foods.com"),
         ("client-two", "shop.client-two.co.uk"),
         ("client-three", "client-three.org"),
     ):
@@ -305,22 +305,44 @@ async def test_an_agency_connects_three_client_sites_and_another_workspace_sees_
         assert site.domain not in b_modal
     assert "*default*" in b_modal
 
-    # The agency's custom-domain URLs mean nothing in B: never routed to the agency's
-    # sites, nor their files found there.
-    start = len(fake_wix.requests)
-    reply = await brand.reply(
-        f"https://{one.domain}/_files/ugd/{brochure} {teaser} {wix_url(poster)} site=client-three",
-        user=BEN,
+    # B's own site may use the same custom domain: in B it means B's site, never the
+    # agency's, and none of the agency's files is found anywhere from B.
+    brand_site, brand_key, _ = fake_wix.add_site()
+    status, _ = await submit_sites(
+        brand,
+        BOB,
+        "add",
+        name="brand-shop",
+        site_id=brand_site,
+        api_key=brand_key,
+        domains=one.domain,
     )
-    text = reply.all_text()
-    assert "No site named client-three is connected here" in text, text
+    assert status.startswith("✅ Connected *brand-shop*"), status
+    start = len(fake_wix.requests)
+    refused = await brand.reply(f"{wix_url(poster)} site={three.name}", user=BEN)
+    assert "No site named client-three is connected here" in refused.all_text()
     reply = await brand.reply(f"https://{one.domain}/_files/ugd/{brochure} {teaser}", user=BEN)
     text = reply.all_text()
+    assert "`brand-shop`" in text, text
     assert not agency_names & set(text.split("*")), text
     assert "one-brochure.pdf" not in text
     assert "two-teaser.jpg" not in text
+    assert link_buttons(reply) == []
+    asked_brochure = [r for r in fake_wix.requests[start:] if brochure in json.dumps(r.json)]
+    assert asked_brochure
+    assert {r.site for r in asked_brochure} <= {brand_site, FakeWix.SITE_ID}
+    assert brand_site in {r.site for r in asked_brochure}  # the domain named B's site
     assert not [r for r in fake_wix.requests[start:] if r.site in agency_sites]
+    agency_keys = {site.key for site in clients}
+    assert not [
+        r for r in fake_wix.requests[start:] if r.headers.get("authorization") in agency_keys
+    ]
     assert not [r for r in generated(fake_wix, start) if file_of(r) in agency_files]
+    # And the agency's own routing is unchanged by B's use of the domain.
+    start = len(fake_wix.requests)
+    reply = await agency.reply(f"https://{one.domain}/_files/ugd/{brochure}", user=ANNA)
+    assert "From Wix site `client-one`." in reply.all_text()
+    assert_made_on(generated(fake_wix, start), one, brochure)
 
     # Its history and its App Home show none of the agency's links.
     history = (await brand.reply("history", user=BEN)).all_text()
