@@ -18,9 +18,11 @@ import os
 import sys
 from dataclasses import dataclass
 
+import pytest
+
 from bot.audit.store import SqlAuditTrail
 from bot.workspaces.oauth import REDIRECT_PATH
-from tests.fakes.slack import FakeInstall, FakeSlack, Json
+from tests.fakes.slack import FakeInstall, FakeSlack, Json, block_suggestion_payload
 from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, FakeWix, RecordedRequest
 from tests.log_secrets import SITE_KEYS
 from tests.slack.conftest import (
@@ -385,3 +387,62 @@ async def test_an_agency_connects_three_client_sites_and_another_workspace_sees_
     }
     assert all(site.site_id in a_text for site in clients)
     assert not [site.key for site in clients if site.key in a_text + b_text]
+
+
+# ------------------------------------------------------------------ the environment's site
+
+
+SECRET_NAME = "agency-secret-pitch.jpg"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "find, the picker and unfurls ask the environment's site whatever the workspace "
+        "(deps.links), so a workspace outside MEDIALINK_ALLOWED_TEAMS sees its files' "
+        "names; the tenant-sites branch moves them onto the tenant's sites"
+    ),
+)
+@pytest.mark.parametrize("surface", ["find", "picker", "unfurl"])
+async def test_a_workspace_not_allowed_the_environments_site_finds_nothing_on_it(
+    make_medialink: MakeMediaLink, fake_slack: FakeSlack, fake_wix: FakeWix, surface: str
+) -> None:
+    """The agency runs MediaLink with its own site in the environment (for itself only);
+    another workspace that installs it must not search, pick or unfurl that site's files."""
+    fake_slack.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    medialink = await make_medialink(
+        audit_running=True, medialink_unfurl=True, **oauth_settings(medialink_allowed_teams=TEAM_A)
+    )
+    fake_slack.oauth_redirect_url = medialink.url + REDIRECT_PATH
+    _, agency = await install(medialink, FakeInstall(TEAM_A, ALICE))
+    _, brand = await install(medialink, FakeInstall(TEAM_B, BOB))
+    file_id = fake_wix.add_file(kind="image", display_name=SECRET_NAME)
+    # The agency itself finds it (the site is its own).
+    assert SECRET_NAME in (await agency.reply("find secret pitch", user=ANNA)).all_text()
+    start = len(fake_wix.requests)
+
+    if surface == "find":
+        shown = (await brand.reply("find secret pitch", user=BEN)).all_text()
+    elif surface == "picker":
+        payload = block_suggestion_payload(
+            action_id="picked_files",
+            block_id="picked",
+            value="secret pitch",
+            user={"id": BEN, "username": "ben", "name": "ben", "team_id": TEAM_B},
+        )
+        payload["team"] = {"id": TEAM_B, "domain": TEAM_B.lower()}
+        response = await medialink.post(interaction_body(payload))
+        assert response.status_code == 200
+        shown = response.text
+    else:
+        event = fake_slack.link_shared_event(
+            [wix_url(file_id)], user=BEN, channel="C0GENERAL", team_id=TEAM_B
+        )
+        response = await medialink.post(json.dumps(event), content_type="application/json")
+        assert response.status_code == 200
+        await medialink.settle()
+        shown = json.dumps([made.unfurls for made in fake_slack.unfurls()])
+    await medialink.settle()
+    assert SECRET_NAME not in shown
+    assert file_id not in shown
+    assert not [r for r in fake_wix.requests[start:] if r.site == FakeWix.SITE_ID]
