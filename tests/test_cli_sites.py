@@ -328,3 +328,31 @@ def test_link_with_a_name_two_workspaces_use_needs_team(
     assert code == 2
     assert "No site named acme is connected here" in err
     assert "Traceback" not in err
+
+
+def test_link_with_site_but_no_encryption_key_names_the_setting(
+    wix: FakeWix,  # noqa: F811
+    audit_database: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operator's shell without MEDIALINK_ENCRYPTION_KEY: the stored key cannot be
+    read, and the message says so, not that Wix could not be reached."""
+    acme = connect_on_wix(wix, TEAM_1, "acme")
+    store_sites(audit_database, [acme])
+    file_id = wix.add_site_file(acme.site_id, kind="image")
+    code, out, err = run(["link", "--site", "acme", file_id], capsys, monkeypatch, api_key_env(wix))
+    assert code == 2
+    assert out == ""
+    assert "MEDIALINK_ENCRYPTION_KEY is not set" in err
+    assert "could not call Wix" not in err
+    assert "WIX_API_URL" not in err
+    assert wix.requests == []
+    # The environment's own site needs no key.
+    code, out, err = run(
+        ["link", "--site", "default", wix.add_file(kind="image")],
+        capsys,
+        monkeypatch,
+        api_key_env(wix),
+    )
+    assert code == 0, err
