@@ -33,7 +33,8 @@ from tests.slack.conftest import (
     view_submission_payload,
     wix_url,
 )
-from tests.slack.test_e2e_sites import status_of
+from tests.slack.test_e2e_sites import ADMIN_ID, connect, links_reply, status_of
+from tests.slack.test_e2e_sites import start as start_with_sites
 from tests.slack.test_e2e_workspaces import (
     ALICE,
     ANNA,
@@ -446,3 +447,29 @@ async def test_a_workspace_not_allowed_the_environments_site_finds_nothing_on_it
     assert SECRET_NAME not in shown
     assert file_id not in shown
     assert not [r for r in fake_wix.requests[start:] if r.site == FakeWix.SITE_ID]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "bot.sites.registry turns a key it cannot read into a plain WixError, which people "
+        "read as 'Wix could not make a link… Try again in a moment'; the registry (tenant-sites "
+        "lane) needs a typed error the reply can word"
+    ),
+)
+async def test_a_site_whose_key_cannot_be_read_is_not_blamed_on_wix(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    """A replica started without MEDIALINK_ENCRYPTION_KEY (or with the wrong one) cannot
+    open a connected site's key: trying again will not help, and the person is told whom
+    to ask rather than to retry."""
+    one = await start_with_sites(make_medialink)
+    site_id, key, _ = fake_wix.add_site()
+    file_id = fake_wix.add_site_file(site_id, kind="image")
+    assert (await connect(one, "acme", site_id, key)).startswith("✅")
+    two = await make_medialink(medialink_admins=ADMIN_ID)  # the same database, no key list
+    asked = len(fake_wix.requests)
+    text = (await links_reply(two, f"{file_id} site=acme")).all_text()
+    assert "Try again in a moment" not in text, text
+    assert "whoever runs MediaLink" in text, text
+    assert not [r for r in fake_wix.requests[asked:] if r.site == site_id]
