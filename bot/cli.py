@@ -507,7 +507,22 @@ def run_link(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     settings = load_settings()
     settings.wix_credentials()
     _check_expiry(settings, args.expires)
+    _check_site_key(settings, args.site)
     return asyncio.run(_link(settings, args, text, out))
+
+
+def _check_site_key(settings: Settings, site: str | None) -> None:
+    """A connected site's key is stored encrypted: without the key list it cannot be read,
+    and saying so beats a Wix call that fails for a reason the operator cannot see."""
+    from bot.sites.model import ENV_SITE_NAME  # noqa: PLC0415 - see the imports above
+
+    if site is None or site.strip().lower() == ENV_SITE_NAME:
+        return
+    if settings.medialink_encryption_key is None:
+        raise UsageError(
+            "MEDIALINK_ENCRYPTION_KEY is not set, so the stored key of the site --site names "
+            "cannot be read; set it as `medialink serve` has it"
+        )
 
 
 # find -------------------------------------------------------------------------------------
