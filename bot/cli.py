@@ -357,8 +357,11 @@ def _short(text: str, limit: int) -> str:
 def describe_error(error: WixError, settings: Settings) -> str:
     """A sentence for a person; never a status dump, never a secret."""
     from bot.preflight import classify_wix_error  # noqa: PLC0415 - see the imports above
+    from bot.sites.model import SiteKeyUnreadableError  # noqa: PLC0415
     from bot.wix.errors import BadRequestError, NotFoundError  # noqa: PLC0415
 
+    if isinstance(error, SiteKeyUnreadableError):
+        return f"the site {error.site}'s key cannot be read here: check MEDIALINK_ENCRYPTION_KEY"
     if isinstance(error, NotFoundError):
         return "not found in this site's Media Manager"
     if isinstance(error, BadRequestError):

@@ -14,6 +14,7 @@ from typing import Final
 
 from pydantic import SecretStr
 
+from bot.wix.errors import WixError
 from bot.wix.fairness import WixBusyError
 
 # The environment's WIX_* site, as every list and reply names it.
@@ -184,6 +185,19 @@ class SiteRecord:
     def version(self) -> tuple[int, datetime]:
         """What tells a changed row apart: its client is rebuilt when this changes."""
         return (self.row_id, self.updated_at)
+
+
+class SiteKeyUnreadableError(WixError):
+    """A connected site's stored credentials cannot be opened on this server (no or the
+    wrong MEDIALINK_ENCRYPTION_KEY): trying again will not help, so ``str()`` says whom
+    to ask rather than to retry."""
+
+    def __init__(self, site: str) -> None:
+        super().__init__(
+            f"The Wix site {site}'s key cannot be read on this MediaLink server, so no link "
+            "can be made there. Ask whoever runs MediaLink to check MEDIALINK_ENCRYPTION_KEY."
+        )
+        self.site = site
 
 
 class SiteChoiceError(WixBusyError):

@@ -40,6 +40,7 @@ from bot.sites.model import (
     AuthKind,
     Credentials,
     SiteChoiceError,
+    SiteKeyUnreadableError,
     SiteRecord,
     credentials_from_store,
     is_wix_host,
@@ -415,7 +416,7 @@ class SiteRegistry:
                 )
         except KeyringError as error:
             logger.error("sites: cannot use the site %s: %s", site.name, error)  # noqa: TRY400 - the sentence is the news
-            failure = WixError(f"the site {site.name} cannot be used: {error}")
+            failure = SiteKeyUnreadableError(site.name)
             return [FileLinks(ref=ref, error=failure, site=site.name) for ref in refs]
         return [replace(result, site=site.name) for result in results]
 
@@ -478,7 +479,7 @@ class SiteRegistry:
                 yield service
         except KeyringError as error:
             logger.error("sites: cannot use the site %s: %s", site.name, error)  # noqa: TRY400 - the sentence is the news
-            raise WixError(f"the site {site.name} cannot be used: {error}") from None
+            raise SiteKeyUnreadableError(site.name) from None
 
     async def find_files(
         self,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.durations import DURATION_HELP, format_duration
-from bot.sites.model import SiteChoiceError
+from bot.sites.model import SiteChoiceError, SiteKeyUnreadableError
 from bot.slack.surfaces import COMMAND
 from bot.wix.errors import (
     AccessProblem,
@@ -154,8 +154,8 @@ def describe_error(error: BaseException) -> str:
     """A sentence for a person about why one file got no link."""
     if isinstance(error, FileQuotaError):
         return str(error)  # "You've asked for 120 files in the last minute (the limit is 100)…"
-    if isinstance(error, SiteChoiceError):
-        return str(error)  # "No site named … is connected here; …"
+    if isinstance(error, SiteChoiceError | SiteKeyUnreadableError):
+        return str(error)  # "No site named … is connected here; …", or whom to ask
     if isinstance(error, WixBusyError):
         return MEDIALINK_BUSY
     if isinstance(error, PrivateFileRefusedError):

@@ -396,14 +396,6 @@ async def test_an_agency_connects_three_client_sites_and_another_workspace_sees_
 SECRET_NAME = "agency-secret-pitch.jpg"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "find, the picker and unfurls ask the environment's site whatever the workspace "
-        "(deps.links), so a workspace outside MEDIALINK_ALLOWED_TEAMS sees its files' "
-        "names; the tenant-sites branch moves them onto the tenant's sites"
-    ),
-)
 @pytest.mark.parametrize("surface", ["find", "picker", "unfurl"])
 async def test_a_workspace_not_allowed_the_environments_site_finds_nothing_on_it(
     make_medialink: MakeMediaLink, fake_slack: FakeSlack, fake_wix: FakeWix, surface: str
@@ -449,14 +441,6 @@ async def test_a_workspace_not_allowed_the_environments_site_finds_nothing_on_it
     assert not [r for r in fake_wix.requests[start:] if r.site == FakeWix.SITE_ID]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot.sites.registry turns a key it cannot read into a plain WixError, which people "
-        "read as 'Wix could not make a link… Try again in a moment'; the registry (tenant-sites "
-        "lane) needs a typed error the reply can word"
-    ),
-)
 async def test_a_site_whose_key_cannot_be_read_is_not_blamed_on_wix(
     make_medialink: MakeMediaLink, fake_wix: FakeWix
 ) -> None:
