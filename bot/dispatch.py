@@ -244,6 +244,12 @@ class Dispatcher:
         """The verified HTTP request being dispatched (None in Socket Mode)."""
         return self._arrival.get()
 
+    async def calm(self) -> None:
+        """Return once no ack is pending (at most ``give_way_limit`` seconds from now):
+        for background work, such as writing the audit trail, that must not share the
+        loop with a burst's acks."""
+        await self.pending.drained(self.give_way_limit)
+
     def refused(self, reason: str) -> None:
         """Count a request refused (the access policy's reason), for the metrics."""
         arrival = self._arrival.get()

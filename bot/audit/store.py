@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -228,6 +228,10 @@ class SqlAuditTrail:
         self._dropped = 0  # since the last report
         self.dropped_total = 0
         self.written_total = 0
+        # Awaited before each write while serving (``bot.app`` sets it to the dispatcher's
+        # wait for pending acks): a burst's acks never share the loop with a batch of
+        # inserts, whose parameters are built on it. None: write at once (the CLI).
+        self.give_way: Callable[[], Awaitable[None]] | None = None
 
     # -- building ----------------------------------------------------------------------
 
@@ -495,6 +499,8 @@ class SqlAuditTrail:
                     await self.migrate()
                 if self._in_flight:
                     held = self.pending
+                    if self.give_way is not None and not self._stopping.is_set():
+                        await self.give_way()
                     await self._write_in_flight()
                 else:
                     held = 0

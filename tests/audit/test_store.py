@@ -129,6 +129,30 @@ async def test_500_concurrent_records_leave_500_rows(
     assert sorted(str(row["file_id"]) for row in rows) == sorted(f"f{n}" for n in range(500))
 
 
+async def test_writes_wait_while_the_app_gives_way_and_follow_at_once_after(
+    make_trail: MakeTrail, database_url: str
+) -> None:
+    """Writes never hold up an ack: while serving, each batch first waits for the
+    dispatcher's pending acks (``give_way``), then goes out."""
+    trail = await make_trail()
+    acks_out = asyncio.Event()
+    waits: list[bool] = []
+
+    async def give_way() -> None:
+        waits.append(acks_out.is_set())
+        await acks_out.wait()
+
+    trail.give_way = give_way
+    trail.record([event(1)])
+    await eventually(lambda: bool(waits))  # the writer took the row and is waiting
+    await asyncio.sleep(0.2)
+    assert await raw_rows(database_url) == []  # nothing written while acks are pending
+    acks_out.set()
+    assert await trail.flush(10)
+    assert [row["file_id"] for row in await raw_rows(database_url)] == ["f1"]
+    assert waits == [False]
+
+
 async def test_migrations_are_idempotent_and_safe_when_replicas_start_together(
     make_trail: MakeTrail, database_url: str
 ) -> None:
