@@ -35,6 +35,7 @@ import base64
 import contextlib
 import itertools
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -2262,6 +2263,15 @@ def _output_problems(outputs: Json, schema: Mapping[str, Json]) -> list[str]:
     return problems
 
 
+USER_CONTEXT = "slack#/types/user_context"
+
+
+def user_context(user_id: str) -> Json:
+    """A ``slack#/types/user_context`` value as Slack fills it in: the person's ID and a
+    secret only Slack can make (docs/slack.md, Workflow steps)."""
+    return {"id": user_id, "secret": secrets.token_hex(16)}
+
+
 def function_executed_event(
     execution: FunctionExecution,
     inputs: Json,
@@ -2272,7 +2282,15 @@ def function_executed_event(
 ) -> Json:
     """An Events API body for ``function_executed`` (docs/slack.md, Workflow steps): a
     workflow reached the app's step. ``function`` is the step's definition as Slack
-    echoes it (parameters as lists); ``with_token=False`` leaves out ``bot_access_token``."""
+    echoes it (parameters as lists); ``with_token=False`` leaves out ``bot_access_token``.
+
+    As Slack does, a ``user_context`` input of that definition only ever holds an
+    ``{"id", "secret"}`` object (no builder can type one in): anything else raises."""
+    for param in (function or {}).get("input_parameters", []):
+        value = inputs.get(param.get("name"))
+        from_slack = isinstance(value, dict) and set(value) == {"id", "secret"}
+        if param.get("type") == USER_CONTEXT and value is not None and not from_slack:
+            raise ValueError(f"{param.get('name')}: Slack sends a user_context as id+secret")
     now = time.time()
     event: Json = {
         "type": "function_executed",
