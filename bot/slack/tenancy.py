@@ -35,7 +35,7 @@ from bot.slack.access import GATE_KEY
 from bot.slack.middleware import DEPS_KEY, deps_of
 from bot.tenancy import current_tenant, tenant_of
 from bot.workspaces.policy import SettingsUnavailable
-from bot.workspaces.service import InstallKey, Workspaces
+from bot.workspaces.service import Workspaces
 
 if TYPE_CHECKING:
     from bot.slack.listeners import SlackDeps
@@ -106,12 +106,11 @@ class TenantScope(AsyncMiddleware):
         current_tenant.set(tenant)
         oauth = self.workspaces.oauth
         base = self.base
-        key = InstallKey(context.enterprise_id, context.team_id, org_wide) if oauth else None
         gate: AccessGate
         try:
-            access = await self.workspaces.access_settings(tenant, base, key)
+            access = await self.workspaces.access_settings(tenant, base)
         except SettingsUnavailable:
-            policy = replace(self.policy, settings=base)
+            policy = self._policy(base, self._directory(tenant, req))
             if oauth:  # fail closed: nothing of an installation works without its database
                 gate = SettingsUnavailableGate(policy, self._directory(tenant, req))
             else:
@@ -128,7 +127,7 @@ class TenantScope(AsyncMiddleware):
                 or last.given is not deps
                 or last.directory is not directory
             ):
-                policy = replace(self.policy, settings=access)
+                policy = self._policy(access, directory)
                 last = _Scoped(
                     access=access,
                     given=deps,
@@ -154,6 +153,15 @@ class TenantScope(AsyncMiddleware):
         )
         context[GATE_KEY] = gate
         return await next()
+
+    def _policy(self, access: AccessSettings, directory: Directory) -> AccessPolicy:
+        """The tenant's policy. In OAuth mode Slack's own admins and owners are MediaLink
+        admins there (not whoever installed it last: anyone allowed to install apps can
+        reinstall), read from the tenant's directory, which the access check fills
+        (docs/slack.md, Installing in several workspaces)."""
+        if not self.workspaces.oauth:
+            return replace(self.policy, settings=access)
+        return replace(self.policy, settings=access, slack_admins=directory.cached_admin)
 
     def _remember(self, tenant: str, scoped: _Scoped) -> None:
         self._scoped[tenant] = scoped

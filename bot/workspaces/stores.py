@@ -107,16 +107,6 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
                 enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
             )
 
-    async def installer_of(self, *, enterprise_id: str | None, team_id: str | None) -> str | None:
-        """Who installed MediaLink for this workspace (or org, with ``team_id=None``)
-        most recently: one of its admins (docs/slack.md, Installing in several workspaces)."""
-        installation = await self.async_find_installation(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            is_enterprise_install=team_id is None,
-        )
-        return installation.user_id if installation is not None else None
-
 
 class SignedStateStore(AsyncOAuthStateStore):
     """One-time OAuth states: ``<nonce>.<HMAC-SHA256(secret, nonce)>``, kept until used

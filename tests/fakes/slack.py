@@ -1115,10 +1115,15 @@ class FakeSlack:
         team_id: str | None = None,
         enterprise_id: str | None = None,
         deleted: bool = False,
+        admin: bool = False,
+        owner: bool = False,
+        primary_owner: bool = False,
     ) -> None:
         """A person as users.info describes them (docs/slack.md, Who is asking): a guest
         (``is_restricted``; ``is_ultra_restricted`` too for a single-channel guest), or
-        from another workspace or org (Slack Connect) with ``team_id``/``enterprise_id``."""
+        from another workspace or org (Slack Connect) with ``team_id``/``enterprise_id``;
+        one of the workspace's admins or owners (``is_admin``, ``is_owner``,
+        ``is_primary_owner``: a primary owner is an owner and an admin too)."""
         user: Json = {
             "id": user_id,
             "team_id": team_id or self.team_id,
@@ -1127,6 +1132,9 @@ class FakeSlack:
             "is_bot": False,
             "is_restricted": guest or single_channel_guest,
             "is_ultra_restricted": single_channel_guest,
+            "is_admin": admin or owner or primary_owner,
+            "is_owner": owner or primary_owner,
+            "is_primary_owner": primary_owner,
         }
         if enterprise_id is not None:
             user["enterprise_user"] = {
@@ -1511,6 +1519,9 @@ class FakeSlack:
                 "is_bot": False,
                 "is_restricted": False,
                 "is_ultra_restricted": False,
+                "is_admin": False,
+                "is_owner": False,
+                "is_primary_owner": False,
             }
         install = self._serving
         if install is not None and install.enterprise_id is not None and user_id not in self.users:

@@ -52,7 +52,7 @@ STATE_SECRET = OAUTH_STATE_SECRET
 STATE_COOKIE = "slack-app-oauth-state"
 
 TEAM_A, TEAM_B = "T0AAAAAA1", "T0BBBBBB2"
-ALICE, BOB = "U0ALICE0A", "U0BOB000B"  # the installers (admins) of A and B
+ALICE, BOB = "U0ALICE0A", "U0BOB000B"  # the installers of A and B (Slack admins, where said)
 ANNA, BEN = "U0ANNA00A", "U0BEN000B"  # members of A and B
 ORG, ORG_WS = "E0ORG0001", "T0ORGWS01"
 
@@ -315,6 +315,8 @@ async def test_two_workspaces_see_only_their_own(
     oauth_medialink: MediaLink, fake_wix: FakeWix
 ) -> None:
     slack = oauth_medialink.slack
+    slack.add_user(ALICE, admin=True, team_id=TEAM_A)
+    slack.add_user(BOB, owner=True, team_id=TEAM_B)
     _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE, team_name="Agency A"))
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB, team_name="Brand B"))
     file_a = fake_wix.add_file(kind="image", display_name="alpha-poster.jpg")
@@ -346,7 +348,7 @@ async def test_two_workspaces_see_only_their_own(
     by_file = (await a.reply(f"history {wix_url(file_b)}", user=ALICE)).all_text()
     assert "bravo-trailer.jpg" not in by_file
 
-    # App Home: each installer (an admin) sees its workspace's activity and refusals.
+    # App Home: each workspace's Slack admin sees its workspace's activity and refusals.
     home_a = json.dumps(await a.open_home(ALICE))
     home_b = json.dumps(await b.open_home(BOB))
     assert "alpha-poster.jpg" in home_a
@@ -580,6 +582,7 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     oauth_medialink: MediaLink, make_medialink: MakeMediaLink, fake_wix: FakeWix
 ) -> None:
     slack = oauth_medialink.slack
+    slack.add_user(ALICE, admin=True, team_id=TEAM_A)
     _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
     file_id = fake_wix.add_file(kind="image", display_name="settings.jpg")
@@ -591,7 +594,7 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     assert services.workspaces is not None
     services.workspaces.policies.ttl = 0.2  # a short wait for the other replica's change
 
-    # The installer is an admin: the Home tab offers the settings.
+    # A Slack admin of the workspace is an admin: the Home tab offers the settings.
     home = json.dumps(await a.open_home(ALICE))
     assert "This workspace's settings" in home
     assert SETTINGS_EDIT_ACTION in home
@@ -621,6 +624,45 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     assert change.reason == "changed: allowed_channels, zip"
     rows_b = await trail(oauth_medialink).query(AuditQuery(tenant_id=TEAM_B, limit=100))
     assert not [e for e in rows_b if e.entry == Entry.SETTINGS]
+
+
+async def test_reinstalling_makes_nobody_an_admin_slacks_own_admins_are(
+    oauth_medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    """Whoever may install apps can reinstall MediaLink; that made them its admin (private
+    files, everyone's record, the settings). Now Slack's admins and owners are, with
+    MEDIALINK_ADMINS and the workspace's own list; the installer is nobody special."""
+    slack = oauth_medialink.slack
+    mallory, sara, owen = "U0MALLORY", "U0SARA00A", "U0OWEN00A"
+    slack.add_user(sara, admin=True, team_id=TEAM_A)
+    slack.add_user(owen, primary_owner=True, team_id=TEAM_A)
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    finished, _ = await install(oauth_medialink, FakeInstall(TEAM_A, mallory))
+    assert finished.status_code == 200, finished.text
+    file_id = fake_wix.add_file(kind="image", display_name="anna-only.jpg")
+    assert "anna-only.jpg" in (await a.reply(wix_url(file_id), user=ANNA)).all_text()
+
+    for installer in (mallory, ALICE):
+        assert SETTINGS_EDIT_ACTION not in json.dumps(await a.open_home(installer))
+        refused, _ = await a.command(f"history <@{ANNA}>", user=installer)  # in the ack
+        others = refused.text
+        assert "Only MediaLink's admins can see other people's links" in others
+        assert "anna-only.jpg" not in others
+    services = oauth_medialink.services
+    assert services is not None
+    assert services.workspaces is not None
+    forged = await submit_settings(
+        a, render_settings_modal(WorkspacePolicy()), mallory, allow_guests="true"
+    )
+    assert forged.json()["response_action"] == "errors"
+
+    for admin in (sara, owen):
+        assert SETTINGS_EDIT_ACTION in json.dumps(await a.open_home(admin))
+        assert "anna-only.jpg" in (await a.reply(f"history <@{ANNA}>", user=admin)).all_text()
+    # A cached person costs no Slack call before the ack.
+    before = len(slack.calls_to("users.info"))
+    assert "anna-only.jpg" in (await a.reply(f"history <@{ANNA}>", user=sara)).all_text()
+    assert len(slack.calls_to("users.info")) == before
 
 
 async def test_a_member_may_not_change_the_settings(oauth_medialink: MediaLink) -> None:

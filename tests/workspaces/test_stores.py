@@ -77,7 +77,7 @@ async def test_settings_are_stored_per_tenant_and_seen_by_another_replica(
     assert chosen.allowed_channels == ("C1", "C2")
     assert await there.get("T1") == chosen
     assert await there.get("T2") is None
-    applied = chosen.applied_to(AccessSettings(admins=frozenset({"U9"})), more_admins=frozenset())
+    applied = chosen.applied_to(AccessSettings(admins=frozenset({"U9"})))
     assert applied.private_files is PrivateFiles.NOBODY
     assert applied.admins == {"U9"}
     await here.delete("T1")
