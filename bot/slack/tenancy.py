@@ -11,6 +11,7 @@ tenant's rows of the record (``SlackDeps.tenant``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -102,7 +103,13 @@ class TenantScope(AsyncMiddleware):
         try:
             tenant = tenant_of(context.team_id, context.enterprise_id, enterprise_install=org_wide)
         except ValueError:
-            return await next()  # no workspace named: nothing of any tenant is served
+            if self.workspaces.oauth:
+                # Fail closed: a request that names no workspace cannot be told apart
+                # from any installation's, so no listener runs (nothing read, nothing
+                # changed). One workspace's app has only its own rows to serve.
+                logger.warning("a request named no workspace; in OAuth mode it is ignored")
+                return _nothing_served(req)
+            return await next()
         current_tenant.set(tenant)
         oauth = self.workspaces.oauth
         base = self.base
@@ -176,3 +183,21 @@ class TenantScope(AsyncMiddleware):
         if self.directory is None:
             raise LookupError("no Slack directory for a single-workspace request")
         return self.directory
+
+
+NO_WORKSPACE = (
+    "MediaLink could not tell which workspace this came from, so it did nothing. "
+    "Try again from the workspace where MediaLink is installed."
+)
+
+
+def _nothing_served(req: AsyncBoltRequest) -> BoltResponse:
+    """The answer to a request served as no tenant: a sentence for the command, an empty
+    acknowledgement for the rest (an event Slack would otherwise send again)."""
+    if "command" in req.body:
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_type": "ephemeral", "text": NO_WORKSPACE}),
+            headers={"content-type": "application/json"},
+        )
+    return BoltResponse(status=200, body="")

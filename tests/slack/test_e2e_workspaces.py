@@ -765,3 +765,50 @@ async def test_an_org_wide_uninstall_removes_the_orgs_installation(
     assert gone is None
     rows = await trail(oauth_medialink).query(AuditQuery(tenant_id=ORG, limit=100))
     assert [e.reason for e in rows if e.entry == Entry.UNINSTALL] == ["app_uninstalled"]
+
+
+async def test_a_request_naming_no_workspace_reads_and_changes_nothing(
+    oauth_medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    """OAuth mode, a signed request that names no workspace (no team anywhere): it cannot
+    be told apart from any tenant's, so it is served as none of them, never as all.
+    (Bolt's authorization finds no installation for it first; tests/slack/test_tenancy.py
+    checks MediaLink's own refusal behind it.)"""
+    slack = oauth_medialink.slack
+    slack.add_user(ALICE, admin=True, team_id=TEAM_A)
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    file_id = fake_wix.add_file(kind="image", display_name="team-a-secret.jpg")
+    assert "team-a-secret.jpg" in (await a.reply(wix_url(file_id), user=ANNA)).all_text()
+    calls_before = len(slack.calls)
+
+    home: Json = {
+        "token": "XXYYZZ",
+        "api_app_id": APP_ID,
+        "event": {"type": "app_home_opened", "user": ALICE, "tab": "home"},
+        "type": "event_callback",
+        "event_id": f"Ev{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+    }
+    answered = await a.send_event(home)
+    assert "team-a-secret" not in answered.text
+    response_url = slack.new_response_url(channel="C0GENERAL", user=ALICE)
+    command = urlencode(
+        {
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "channel_id": "C0GENERAL",
+            "user_id": ALICE,
+            "command": "/medialink",
+            "text": f"history {wix_url(file_id)}",
+            "api_app_id": APP_ID,
+            "response_url": response_url,
+            "trigger_id": slack.new_trigger_id(),
+        }
+    )
+    answered = await oauth_medialink.post(command)
+    assert answered.status_code == 200
+    assert "team-a-secret" not in answered.text
+    await asyncio.sleep(0.5)  # whatever would follow the ack has had its turn
+    assert slack.published_views(ALICE) == []
+    # At most Bolt's own "reinstall" notice: it finds no installation for no workspace.
+    assert all("team-a-secret" not in json.dumps(post.body) for post in slack.posts(response_url))
+    assert len(slack.calls) == calls_before  # not one call, with any workspace's token

@@ -156,6 +156,11 @@ async def read_record(deps: SlackDeps, query: AuditQuery) -> list[AuditEvent] | 
     record cannot be read in time."""
     if deps.tenant is not None:
         query = replace(query, tenant_id=deps.tenant)  # one workspace never reads another's
+    elif deps.workspaces is not None and deps.workspaces.oauth:
+        # No tenant in OAuth mode (bot.slack.tenancy serves no such request): the whole
+        # record belongs to every workspace but this request's, so nothing is read.
+        logger.warning("a record query named no workspace in OAuth mode; nothing read")
+        return []
     try:
         async with asyncio.timeout(QUERY_TIMEOUT):
             events = await deps.audit.query(query)
