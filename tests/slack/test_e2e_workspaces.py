@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bot.audit import AuditQuery, Entry
 from bot.audit.store import SqlAuditTrail
@@ -26,6 +27,7 @@ from bot.sites.model import AuthKind
 from bot.slack.render.settings import SETTINGS_EDIT_ACTION, render_settings_modal
 from bot.workspaces.oauth import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, authorize_url
 from bot.workspaces.policy import WorkspacePolicy
+from bot.workspaces.schema import oauth_states
 from tests.fakes.slack import (
     APP_ID,
     FakeInstall,
@@ -255,6 +257,29 @@ async def test_a_bad_or_reused_state_is_refused(oauth_medialink: MediaLink) -> N
     assert (await http.get(redirect, headers=cookie)).status_code == 200
     assert (await http.get(redirect, headers=cookie)).status_code == 401
     assert len(slack.calls_to("oauth.v2.access")) == 1
+
+
+async def test_anonymous_visits_to_the_install_page_store_nothing(
+    oauth_medialink: MediaLink,
+) -> None:
+    """/slack/install is open to anyone: each visit's state lives in its signature and the
+    browser's cookie, not in the database, so visits cannot fill a table and turn real
+    installs away (tests/workspaces/test_stores.py issues 20,000). Only an install Slack
+    accepted writes its state down."""
+    http = oauth_medialink.http
+    for _ in range(300):
+        visit = await http.get(INSTALL_PATH)
+        assert visit.status_code == 302
+    store = trail(oauth_medialink)
+    async with store.engine.connect() as connection:
+        rows = await connection.scalar(sa.select(sa.func.count()).select_from(oauth_states))
+    assert rows == 0
+    finished, _ = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    assert finished.status_code == 200, finished.text
+    async with store.engine.connect() as connection:
+        rows = await connection.scalar(sa.select(sa.func.count()).select_from(oauth_states))
+    assert rows == 1
+    assert oauth_medialink.slack.calls_to("oauth.v2.access")
 
 
 async def test_a_code_slack_refuses_fails_the_install_and_is_not_logged(
