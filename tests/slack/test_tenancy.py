@@ -1,5 +1,6 @@
 """OAuth mode fails closed when a request names no tenant: ``TenantScope`` runs no
 listener for it, and the record is never read for "no tenant" (which would be everyone's).
+And rows stamp their tenant themselves where the request's context may not be theirs.
 
 Bolt's authorization stands in front of both over HTTP (tests/slack/test_e2e_workspaces.py),
 so these drive the middleware and the record reader themselves, on a real database.
@@ -23,7 +24,9 @@ from bot.dispatch import Dispatcher
 from bot.policy import AccessPolicy
 from bot.slack.listeners import SlackDeps
 from bot.slack.listeners.history import read_record
+from bot.slack.listeners.sites import _Recorder
 from bot.slack.tenancy import TenantScope
+from bot.tenancy import current_tenant
 from bot.wix.auth import ApiKeyAuth
 from bot.wix.client import WixMediaClient
 from bot.wix.links import LinkService
@@ -44,6 +47,17 @@ def oauth_workspaces(trail: SqlAuditTrail) -> Workspaces:
         ready=trail.ensure_migrated,
         oauth_client_id="1111111111.2222222222",
         state_secret=b"s" * 32,
+    )
+
+
+def slack_deps(trail: SqlAuditTrail) -> SlackDeps:
+    return SlackDeps(
+        links=LinkService(WixMediaClient(ApiKeyAuth("IST.unused", "site"))),
+        max_refs=1,
+        share_enabled=False,
+        respond_to=Dispatcher().respond,
+        audit=trail,
+        workspaces=oauth_workspaces(trail),
     )
 
 
@@ -102,15 +116,7 @@ async def test_the_record_is_not_read_for_no_tenant_in_oauth_mode(trail: SqlAudi
         ]
     )
     assert await trail.flush(10.0)
-    dispatcher = Dispatcher()
-    deps = SlackDeps(
-        links=LinkService(WixMediaClient(ApiKeyAuth("IST.unused", "site"))),
-        max_refs=1,
-        share_enabled=False,
-        respond_to=dispatcher.respond,
-        audit=trail,
-        workspaces=oauth_workspaces(trail),
-    )
+    deps = slack_deps(trail)
     everyone = AuditQuery(limit=100)
     assert await read_record(deps, everyone) == []
     # A tenant reads its own rows only; one workspace's app (no OAuth) reads them all.
@@ -118,3 +124,26 @@ async def test_the_record_is_not_read_for_no_tenant_in_oauth_mode(trail: SqlAudi
     assert own.tenant_id == "T0AAAAAA1"
     single = replace(deps, workspaces=None)
     assert len(await read_record(single, everyone) or []) == 2
+
+
+async def test_the_sites_modals_rows_carry_their_tenant_whatever_the_context(
+    trail: SqlAuditTrail,
+) -> None:
+    """An org-wide install's admin changes its sites from one of the org's workspaces:
+    the row is the org's, even recorded outside that request's context (or inside
+    another's)."""
+    await trail.start()
+    org, workspace = "E0ORG0001", "T0ORGWS01"
+    body = {"team": {"id": workspace}, "enterprise": {"id": org}}
+    recorder = _Recorder(slack_deps(trail), org, "U0ADMIN01", body)
+    recorder.done(Outcome.OK, "added site shop")
+    token = current_tenant.set("T0BBBBBB2")  # another tenant's request context
+    try:
+        recorder.refused("not an admin")
+    finally:
+        current_tenant.reset(token)
+    assert await trail.flush(10.0)
+    rows = await trail.query(AuditQuery(tenant_id=org, limit=10))
+    assert sorted(row.reason or "" for row in rows) == ["added site shop", "not an admin"]
+    assert {row.tenant_id for row in rows} == {org}
+    assert await trail.query(AuditQuery(tenant_id="T0BBBBBB2", limit=10)) == []
