@@ -39,7 +39,6 @@ from bot.dispatch import Dispatcher
 from bot.metrics import CONTENT_TYPE_LATEST, EntryPoint, Metrics, RequestOutcome
 from bot.signing import SignatureChecker, Verdict
 from bot.slack.bolt_fixes import apply_bolt_fixes
-from bot.workspaces.stores import TooManyInstalls
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +147,6 @@ def oauth_handler(flow: AsyncOAuthFlow) -> Callable[[web.Request], Awaitable[web
                     answer = await flow.handle_installation(bolt_request)
                 else:
                     answer = await flow.handle_callback(bolt_request)
-        except TooManyInstalls:
-            return web.Response(status=503, text="too many installs under way; try again later")
         except Exception as error:  # a database or Slack failure: the installer retries
             logger.warning("the OAuth page %s failed (%s)", request.path, type(error).__name__)
             return web.Response(status=503, text="MediaLink could not finish that; try again")

@@ -219,7 +219,9 @@ def test_the_workflow_step_matches_its_listener(manifest: dict[str, Any]) -> Non
         workflow.INPUT_EXPIRES,
         workflow.INPUT_RENDITIONS,
     }
-    assert inputs[workflow.INPUT_USER]["type"] == "slack#/types/user_id"
+    # Slack fills the person in; a builder cannot name anyone (docs/slack.md, Workflow steps).
+    assert inputs[workflow.INPUT_USER]["type"] == "slack#/types/user_context"
+    assert not any(param["type"] == "slack#/types/user_id" for param in inputs.values())
     required = {name for name, param in inputs.items() if param.get("is_required")}
     assert required == {workflow.INPUT_TEXT, workflow.INPUT_USER}
     outputs = step["output_parameters"]

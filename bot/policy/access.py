@@ -8,7 +8,7 @@ or not, the user's own organisation, user groups) come in ``Identity``, gathered
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
@@ -90,6 +90,7 @@ class Refusal:
 Decision = Allowed | Refusal
 
 NO_ADMINS: Final = "whoever runs MediaLink in your workspace"
+SLACK_ADMINS: Final = "an admin or owner of this Slack workspace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +134,18 @@ class AccessPolicy:
 
     settings: AccessSettings = field(default_factory=AccessSettings)
     rules: LinkRules = field(default_factory=LinkRules)
+    # OAuth mode: whether Slack says a person is an admin or owner of the workspace, read
+    # from facts already gathered (the tenant's directory cache, filled by the access
+    # check), never a call; not known counts as no. None: only ``settings.admins`` count.
+    slack_admins: Callable[[str], bool] | None = field(default=None, compare=False)
 
     # -- what the directory must find out -------------------------------------------------
 
     @property
     def needs_user_facts(self) -> bool:
         """Whether ``decide`` needs ``users.info`` (guest, deleted, own organisation)."""
+        if self.slack_admins is not None:
+            return True  # whether the person is one of Slack's admins
         return not (self.settings.allow_guests and self.settings.allow_external)
 
     @property
@@ -154,7 +161,13 @@ class AccessPolicy:
     # -- the decisions ---------------------------------------------------------------------
 
     def is_admin(self, user_id: str | None) -> bool:
-        return user_id is not None and user_id in self.settings.admins
+        """MEDIALINK_ADMINS and the workspace's own list; in OAuth mode also Slack's
+        admins and owners, as far as the access check has learnt them."""
+        if user_id is None:
+            return False
+        if user_id in self.settings.admins:
+            return True
+        return self.slack_admins is not None and self.slack_admins(user_id)
 
     def decide(
         self, identity: Identity, *, home_team: str | None, home_enterprise: str | None = None
@@ -239,8 +252,10 @@ class AccessPolicy:
         """The admins, by mention (at most five), or who runs MediaLink."""
         admins = sorted(self.settings.admins)
         if not admins:
-            return NO_ADMINS
+            return NO_ADMINS if self.slack_admins is None else SLACK_ADMINS
         shown = ", ".join(f"<@{admin}>" for admin in admins[:5])
+        if self.slack_admins is not None:
+            return shown + " or " + SLACK_ADMINS
         return shown + (" or another admin" if len(admins) > 5 else "")
 
     def _refuse(self, reason: Reason, why: str, *, ask: bool = True) -> Refusal:
@@ -281,7 +296,8 @@ class AccessPolicy:
             f"users: {listed(s.allowed_users, 'anyone')}"
             + (f"; user groups: {listed(s.allowed_usergroups, '')}" if s.allowed_usergroups else "")
             + ("" if s.allowed_users or s.allowed_usergroups else " (no user or group list)"),
-            f"admins: {listed(s.admins, 'none')}",
+            f"admins: {listed(s.admins, 'none')}"
+            + ("; and the workspace's Slack admins and owners" if self.slack_admins else ""),
             f"guests: {'allowed' if s.allow_guests else 'refused'}",
             f"people from other organisations: {'allowed' if s.allow_external else 'refused'}",
             f"private files: {s.private_files.value}",

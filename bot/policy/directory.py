@@ -1,6 +1,7 @@
 """What Slack knows about a person, asked once and kept briefly: ``Directory``.
 
-``users.info`` (guest or not, deactivated, the user's own workspace and org) and
+``users.info`` (guest or not, deactivated, admin or owner, the user's own workspace and
+org) and
 ``usergroups.users.list`` (who is in a group) are cached for ``ttl`` seconds, at most
 ``max_entries`` each, and concurrent asks for the same key share one call. Every call
 has a deadline. A failure raises ``DirectoryUnavailable``: the caller refuses (fail
@@ -49,6 +50,7 @@ class UserFacts:
     enterprise_id: str | None = None
     guest: bool = False
     deleted: bool = False
+    admin: bool = False  # an admin, owner or primary owner of the workspace (or org)
 
 
 class TtlCache(Generic[K, V]):
@@ -132,6 +134,12 @@ class Directory:
 
     def cached_user(self, user_id: str) -> UserFacts | None:
         return self._users.get(user_id)
+
+    def cached_admin(self, user_id: str) -> bool:
+        """Whether Slack said, within the cache's ttl, that ``user_id`` is an admin or
+        owner here; False when not known (no call: ``user`` asks)."""
+        facts = self._users.get(user_id)
+        return facts is not None and facts.known and not facts.deleted and facts.admin
 
     async def user(self, user_id: str) -> UserFacts:
         """``users.info``, from the cache when fresh. Raises ``DirectoryUnavailable``."""
@@ -259,6 +267,8 @@ def _user_facts(user_id: str, user: dict[str, Any]) -> UserFacts:
         enterprise_id=enterprise_id,
         guest=user.get("is_restricted") is True or user.get("is_ultra_restricted") is True,
         deleted=user.get("deleted") is True,
+        # Slack's own roles (docs/slack.md, Installing in several workspaces).
+        admin=any(user.get(flag) is True for flag in ("is_admin", "is_owner", "is_primary_owner")),
     )
 
 

@@ -76,6 +76,20 @@ class AccessGate:
         )
         return policy.decide(identity, home_team=home[0], home_enterprise=home[1])
 
+    async def admin(self, user_id: str) -> bool:
+        """``policy.is_admin``, asking Slack first when the policy counts Slack's admins
+        and the person is not cached (for entries the access check does not cover, such
+        as the App Home). Slack not answering: not an admin (fail closed)."""
+        policy = self.policy
+        if policy.is_admin(user_id) or policy.slack_admins is None:
+            return policy.is_admin(user_id)
+        try:
+            facts = await self.directory.user(user_id)
+        except DirectoryUnavailable as error:
+            logger.warning("admin check: %s", error)
+            return False
+        return facts.known and not facts.deleted and facts.admin
+
     def _from_cache(
         self, user_id: str, team: str | None, enterprise: str | None
     ) -> tuple[tuple[str | None, str | None], UserFacts | None, frozenset[str]] | None:

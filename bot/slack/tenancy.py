@@ -11,6 +11,7 @@ tenant's rows of the record (``SlackDeps.tenant``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -35,7 +36,7 @@ from bot.slack.access import GATE_KEY
 from bot.slack.middleware import DEPS_KEY, deps_of
 from bot.tenancy import current_tenant, tenant_of
 from bot.workspaces.policy import SettingsUnavailable
-from bot.workspaces.service import InstallKey, Workspaces
+from bot.workspaces.service import Workspaces
 
 if TYPE_CHECKING:
     from bot.slack.listeners import SlackDeps
@@ -102,16 +103,21 @@ class TenantScope(AsyncMiddleware):
         try:
             tenant = tenant_of(context.team_id, context.enterprise_id, enterprise_install=org_wide)
         except ValueError:
-            return await next()  # no workspace named: nothing of any tenant is served
+            if self.workspaces.oauth:
+                # Fail closed: a request that names no workspace cannot be told apart
+                # from any installation's, so no listener runs (nothing read, nothing
+                # changed). One workspace's app has only its own rows to serve.
+                logger.warning("a request named no workspace; in OAuth mode it is ignored")
+                return _nothing_served(req)
+            return await next()
         current_tenant.set(tenant)
         oauth = self.workspaces.oauth
         base = self.base
-        key = InstallKey(context.enterprise_id, context.team_id, org_wide) if oauth else None
         gate: AccessGate
         try:
-            access = await self.workspaces.access_settings(tenant, base, key)
+            access = await self.workspaces.access_settings(tenant, base)
         except SettingsUnavailable:
-            policy = replace(self.policy, settings=base)
+            policy = self._policy(base, self._directory(tenant, req))
             if oauth:  # fail closed: nothing of an installation works without its database
                 gate = SettingsUnavailableGate(policy, self._directory(tenant, req))
             else:
@@ -128,7 +134,7 @@ class TenantScope(AsyncMiddleware):
                 or last.given is not deps
                 or last.directory is not directory
             ):
-                policy = replace(self.policy, settings=access)
+                policy = self._policy(access, directory)
                 last = _Scoped(
                     access=access,
                     given=deps,
@@ -155,6 +161,15 @@ class TenantScope(AsyncMiddleware):
         context[GATE_KEY] = gate
         return await next()
 
+    def _policy(self, access: AccessSettings, directory: Directory) -> AccessPolicy:
+        """The tenant's policy. In OAuth mode Slack's own admins and owners are MediaLink
+        admins there (not whoever installed it last: anyone allowed to install apps can
+        reinstall), read from the tenant's directory, which the access check fills
+        (docs/slack.md, Installing in several workspaces)."""
+        if not self.workspaces.oauth:
+            return replace(self.policy, settings=access)
+        return replace(self.policy, settings=access, slack_admins=directory.cached_admin)
+
     def _remember(self, tenant: str, scoped: _Scoped) -> None:
         self._scoped[tenant] = scoped
         self._scoped.move_to_end(tenant)
@@ -168,3 +183,21 @@ class TenantScope(AsyncMiddleware):
         if self.directory is None:
             raise LookupError("no Slack directory for a single-workspace request")
         return self.directory
+
+
+NO_WORKSPACE = (
+    "MediaLink could not tell which workspace this came from, so it did nothing. "
+    "Try again from the workspace where MediaLink is installed."
+)
+
+
+def _nothing_served(req: AsyncBoltRequest) -> BoltResponse:
+    """The answer to a request served as no tenant: a sentence for the command, an empty
+    acknowledgement for the rest (an event Slack would otherwise send again)."""
+    if "command" in req.body:
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_type": "ephemeral", "text": NO_WORKSPACE}),
+            headers={"content-type": "application/json"},
+        )
+    return BoltResponse(status=200, body="")

@@ -2,10 +2,11 @@
 
 ``/slack/install`` answers with a redirect to Slack's authorize page (no page of our
 own) and a state cookie; Slack sends the installer back to ``/slack/oauth_redirect``,
-where Bolt checks the state (cookie and store), exchanges the code (``oauth.v2.access``)
-and saves the installation. Requests are then authorized per workspace from the store,
-with expiring tokens refreshed before use (docs/slack.md, Installing in several
-workspaces).
+where Bolt checks the state (cookie, signature, expiry, not used before), exchanges the
+code (``oauth.v2.access``) and saves the installation; only then is the state written
+down as used (``SignedStateStore``: a visit to ``/slack/install`` writes nothing).
+Requests are then authorized per workspace from the store, with expiring tokens
+refreshed before use (docs/slack.md, Installing in several workspaces).
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def build_oauth_settings(
     """
 
     async def succeeded(args: AsyncSuccessArgs) -> BoltResponse:
+        # Slack accepted the code: only now is the state written down as used.
+        state = args.request.query.get("state", [""])[0]
+        try:
+            await states.used(state)
+        except Exception as error:  # the code is spent at Slack: a replay fails there too
+            logger.warning("could not mark an install's state used (%s)", type(error).__name__)
         if on_installed is not None:
             await on_installed(args)
         return await args.default.success(args)

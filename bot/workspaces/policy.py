@@ -58,7 +58,7 @@ class WorkspacePolicy(BaseModel):
     allowed_channels: IdTuple = ()
     allowed_users: IdTuple = ()
     allowed_usergroups: IdTuple = ()
-    admins: IdTuple = ()  # added to MEDIALINK_ADMINS and the installer
+    admins: IdTuple = ()  # added to MEDIALINK_ADMINS (and, in OAuth mode, Slack's admins)
     allow_guests: bool = False
     allow_external: bool = False
     private_files: Literal["everyone", "admins", "nobody"] = "admins"
@@ -89,14 +89,14 @@ class WorkspacePolicy(BaseModel):
             share_enabled=access.share_enabled,
         )
 
-    def applied_to(self, access: AccessSettings, *, more_admins: frozenset[str]) -> AccessSettings:
+    def applied_to(self, access: AccessSettings) -> AccessSettings:
         """The environment's ``access`` with this workspace's settings in force."""
         return replace(
             access,
             allowed_channels=frozenset(self.allowed_channels),
             allowed_users=frozenset(self.allowed_users),
             allowed_usergroups=frozenset(self.allowed_usergroups),
-            admins=access.admins | frozenset(self.admins) | more_admins,
+            admins=access.admins | frozenset(self.admins),
             allow_guests=self.allow_guests,
             allow_external=self.allow_external,
             private_files=PrivateFiles(self.private_files),

@@ -6,10 +6,9 @@ Built by ``bot.services.build_services`` on the audit trail's engine; no I/O unt
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.policy import AccessSettings, Directory
 from bot.workspaces import UninstallHooks
-from bot.workspaces.policy import SETTINGS_TTL, PolicyStore, WorkspacePolicy
+from bot.workspaces.policy import PolicyStore, WorkspacePolicy
 from bot.workspaces.stores import InstallationStore, SignedStateStore
 
 logger = logging.getLogger(__name__)
@@ -65,7 +64,6 @@ class TenantDirectories:
 class _Applied:
     stored: WorkspacePolicy | None
     base: AccessSettings
-    installer: str | None
     settings: AccessSettings
 
 
@@ -79,60 +77,26 @@ class Workspaces:
     states: SignedStateStore | None = None
     uninstall_hooks: UninstallHooks = field(default_factory=UninstallHooks)
     directories: TenantDirectories = field(default_factory=TenantDirectories)
-    clock: Callable[[], float] = time.monotonic
-    _installers: OrderedDict[str, tuple[float, str | None]] = field(default_factory=OrderedDict)
     # The last settings put together per tenant, with what they were made from: a request
     # whose inputs are the same objects gets the same object back, so the request
     # middleware can reuse what it built from it (bot.slack.tenancy) before the ack.
     _applied: OrderedDict[str, _Applied] = field(default_factory=OrderedDict)
 
-    async def access_settings(
-        self, tenant: str, base: AccessSettings, key: InstallKey | None = None
-    ) -> AccessSettings:
-        """``base`` (the environment's) with the tenant's stored settings and, in OAuth
-        mode, its installer as an admin. Raises ``SettingsUnavailable``."""
+    async def access_settings(self, tenant: str, base: AccessSettings) -> AccessSettings:
+        """``base`` (the environment's) with the tenant's stored settings. Who installed
+        MediaLink is no admin for it: anyone allowed to install apps can reinstall, so
+        in OAuth mode Slack's own admins and owners count instead (``bot.slack.tenancy``;
+        docs/slack.md, Installing in several workspaces). Raises ``SettingsUnavailable``."""
         stored = await self.policies.get(tenant)
-        installer = await self.installer(tenant, key) if key is not None else None
         last = self._applied.get(tenant)
-        if (
-            last is not None
-            and last.stored is stored
-            and last.base is base
-            and last.installer == installer
-        ):
+        if last is not None and last.stored is stored and last.base is base:
             return last.settings
-        more = frozenset({installer}) if installer else frozenset()
-        settings = (
-            _with_admins(base, more)
-            if stored is None
-            else stored.applied_to(base, more_admins=more)
-        )
-        self._applied[tenant] = _Applied(stored, base, installer, settings)
+        settings = base if stored is None else stored.applied_to(base)
+        self._applied[tenant] = _Applied(stored, base, settings)
         self._applied.move_to_end(tenant)
         while len(self._applied) > self.policies.max_tenants:
             self._applied.popitem(last=False)
         return settings
-
-    async def installer(self, tenant: str, key: InstallKey) -> str | None:
-        """Who installed MediaLink for the tenant (OAuth mode), cached like the settings;
-        None when unknown (then only the other admins count)."""
-        if self.installations is None:
-            return None
-        known = self._installers.get(tenant)
-        if known is not None and self.clock() - known[0] < SETTINGS_TTL:
-            return known[1]
-        try:
-            installer = await self.installations.installer_of(
-                enterprise_id=key.enterprise_id, team_id=None if key.org_wide else key.team_id
-            )
-        except Exception as error:  # the installer is one admin among others
-            logger.warning("could not read who installed MediaLink (%s)", type(error).__name__)
-            return known[1] if known is not None else None
-        self._installers[tenant] = (self.clock(), installer)
-        self._installers.move_to_end(tenant)
-        while len(self._installers) > self.policies.max_tenants:
-            self._installers.popitem(last=False)
-        return installer
 
     async def current(self, tenant: str, base: AccessSettings) -> WorkspacePolicy:
         """What the tenant's settings are now (to edit): stored, or the environment's."""
@@ -140,7 +104,6 @@ class Workspaces:
 
     def forget(self, tenant: str) -> None:
         """Drop what is cached for the tenant (installed anew)."""
-        self._installers.pop(tenant, None)
         self._applied.pop(tenant, None)
         self.directories.forget(tenant)
 
@@ -169,12 +132,6 @@ class Workspaces:
         self.forget(tenant)
         failed += await self.uninstall_hooks.run(tenant)
         return failed
-
-
-def _with_admins(base: AccessSettings, more: frozenset[str]) -> AccessSettings:
-    if not more:
-        return base
-    return replace(base, admins=base.admins | more)
 
 
 def build_workspaces(

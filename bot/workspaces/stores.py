@@ -6,11 +6,12 @@ every query, so only the async ones are used, on the engine the audit trail alre
 holds (docs/slack.md, Installing in several workspaces):
 
 - ``InstallationStore``: Slack's async store with every call under a deadline.
-- ``SignedStateStore``: the ``state`` of an install, one-time and short-lived in the
-  table Slack's state store uses, and signed with ``SLACK_STATE_SECRET``. Written here
-  rather than taken as it is: the SDK's consume reads then deletes (two replicas could
-  both accept one state), never prunes expired rows, and its issue has no bound, while
-  ``/slack/install`` is open to anyone. A forged state costs one HMAC and no query.
+- ``SignedStateStore``: the ``state`` of an install, signed with ``SLACK_STATE_SECRET``
+  and carrying its own expiry, so issuing one writes nothing: ``/slack/install`` is open
+  to anyone, and a store row per visit let anonymous traffic fill the table and block
+  real installs. A state is written down (in the table Slack's state store uses) only
+  once Slack has accepted the code exchange it came with, so it is never accepted again.
+  A forged or expired state costs one HMAC and no query.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from logging import Logger
 from typing import Any
 
@@ -36,12 +39,7 @@ logger = logging.getLogger(__name__)
 
 DB_TIMEOUT = 10.0  # seconds for one store operation, connecting included
 STATE_LIFETIME = 600  # seconds an install may take from /slack/install to the redirect
-MAX_PENDING_STATES = 10_000  # installs under way at once; beyond, /slack/install says busy
 MAX_STATE_CHARS = 200  # the column's width; anything longer is not ours
-
-
-class TooManyInstalls(Exception):
-    """More installs are under way than ``MAX_PENDING_STATES``; try again later."""
 
 
 class InstallationStore(AsyncSQLAlchemyInstallationStore):
@@ -107,20 +105,11 @@ class InstallationStore(AsyncSQLAlchemyInstallationStore):
                 enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
             )
 
-    async def installer_of(self, *, enterprise_id: str | None, team_id: str | None) -> str | None:
-        """Who installed MediaLink for this workspace (or org, with ``team_id=None``)
-        most recently: one of its admins (docs/slack.md, Installing in several workspaces)."""
-        installation = await self.async_find_installation(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            is_enterprise_install=team_id is None,
-        )
-        return installation.user_id if installation is not None else None
-
 
 class SignedStateStore(AsyncOAuthStateStore):
-    """One-time OAuth states: ``<nonce>.<HMAC-SHA256(secret, nonce)>``, kept until used
-    or ``lifetime`` seconds old."""
+    """OAuth states ``<nonce>.<expiry>.<HMAC-SHA256(secret, nonce.expiry)>``: checked
+    without the database until they matter; one row per install Slack accepted, kept
+    until the state expires, so a used state is refused."""
 
     def __init__(
         self,
@@ -128,62 +117,75 @@ class SignedStateStore(AsyncOAuthStateStore):
         secret: bytes,
         *,
         lifetime: int = STATE_LIFETIME,
-        max_pending: int = MAX_PENDING_STATES,
         timeout: float = DB_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self._secret = secret
         self.lifetime = lifetime
-        self.max_pending = max_pending
         self.timeout = timeout
+        self.clock = clock
 
     @property
     def logger(self) -> Logger:
         return logger
 
-    def _sign(self, nonce: str) -> str:
-        return hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
 
     def signed(self, state: str) -> bool:
-        """Whether ``state`` carries our signature (says nothing of whether it was used)."""
+        """Whether ``state`` carries our signature and has not expired (says nothing of
+        whether it was used)."""
         if not state or len(state) > MAX_STATE_CHARS or not state.isascii():
             return False
-        nonce, _, signature = state.partition(".")
-        return bool(nonce) and hmac.compare_digest(signature, self._sign(nonce))
+        body, _, signature = state.rpartition(".")
+        nonce, _, expiry = body.partition(".")
+        if (
+            not nonce
+            or not expiry.isdigit()
+            or not hmac.compare_digest(signature, self._sign(body))
+        ):
+            return False
+        return self.clock() < int(expiry) <= self.clock() + self.lifetime
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        nonce = secrets.token_urlsafe(24)
-        state = f"{nonce}.{self._sign(nonce)}"
-        now = _naive_utc_now()
-        table = oauth_states
-        async with asyncio.timeout(self.timeout), self.engine.begin() as connection:
-            await connection.execute(table.delete().where(table.c.expire_at <= now))
-            pending = await connection.scalar(sa.select(sa.func.count()).select_from(table))
-            if (pending or 0) >= self.max_pending:
-                raise TooManyInstalls
-            await connection.execute(
-                table.insert(),
-                {"state": state, "expire_at": now + timedelta(seconds=self.lifetime)},
-            )
-        return state
+        """A new state; nothing is stored (the browser's cookie holds it meanwhile)."""
+        body = f"{secrets.token_urlsafe(24)}.{int(self.clock()) + self.lifetime}"
+        return f"{body}.{self._sign(body)}"
 
     async def async_consume(self, state: str) -> bool:
-        """True once for a state we issued that has not expired; never again after."""
+        """Whether the callback may go on to the code exchange: our state, not expired,
+        not used by an install already. Nothing is written here (``used`` does that once
+        Slack accepts the code, which is one-time at Slack anyway)."""
         if not self.signed(state):
             return False
         table = oauth_states
         try:
-            async with asyncio.timeout(self.timeout), self.engine.begin() as connection:
-                # One statement: of two replicas consuming one state, one deletes it.
-                result = await connection.execute(
-                    table.delete().where(
-                        table.c.state == state, table.c.expire_at > _naive_utc_now()
-                    )
+            async with asyncio.timeout(self.timeout), self.engine.connect() as connection:
+                found = await connection.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(table.c.state == state)
                 )
         except Exception as error:  # the install fails with "try again", never a trace
             logger.warning("could not check an install's state (%s)", type(error).__name__)
             return False
-        return bool(result.rowcount == 1)
+        return not found
+
+    async def used(self, state: str) -> None:
+        """Slack accepted the install this state came with: never accept it again. Rows
+        of states past their expiry go at the same time (they are refused unread)."""
+        if not self.signed(state):
+            return
+        body = state.rpartition(".")[0]
+        expire_at = datetime.fromtimestamp(int(body.partition(".")[2]), UTC).replace(tzinfo=None)
+        table = oauth_states
+        try:
+            async with asyncio.timeout(self.timeout), self.engine.begin() as connection:
+                await connection.execute(
+                    table.delete().where(table.c.expire_at <= _naive_utc_now())
+                )
+                await connection.execute(table.insert(), {"state": state, "expire_at": expire_at})
+        except sa.exc.IntegrityError:
+            pass  # another replica wrote it first: used all the same
 
 
 def _naive_utc_now() -> datetime:

@@ -35,6 +35,7 @@ import base64
 import contextlib
 import itertools
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -1114,10 +1115,15 @@ class FakeSlack:
         team_id: str | None = None,
         enterprise_id: str | None = None,
         deleted: bool = False,
+        admin: bool = False,
+        owner: bool = False,
+        primary_owner: bool = False,
     ) -> None:
         """A person as users.info describes them (docs/slack.md, Who is asking): a guest
         (``is_restricted``; ``is_ultra_restricted`` too for a single-channel guest), or
-        from another workspace or org (Slack Connect) with ``team_id``/``enterprise_id``."""
+        from another workspace or org (Slack Connect) with ``team_id``/``enterprise_id``;
+        one of the workspace's admins or owners (``is_admin``, ``is_owner``,
+        ``is_primary_owner``: a primary owner is an owner and an admin too)."""
         user: Json = {
             "id": user_id,
             "team_id": team_id or self.team_id,
@@ -1126,6 +1132,9 @@ class FakeSlack:
             "is_bot": False,
             "is_restricted": guest or single_channel_guest,
             "is_ultra_restricted": single_channel_guest,
+            "is_admin": admin or owner or primary_owner,
+            "is_owner": owner or primary_owner,
+            "is_primary_owner": primary_owner,
         }
         if enterprise_id is not None:
             user["enterprise_user"] = {
@@ -1510,6 +1519,9 @@ class FakeSlack:
                 "is_bot": False,
                 "is_restricted": False,
                 "is_ultra_restricted": False,
+                "is_admin": False,
+                "is_owner": False,
+                "is_primary_owner": False,
             }
         install = self._serving
         if install is not None and install.enterprise_id is not None and user_id not in self.users:
@@ -2262,6 +2274,15 @@ def _output_problems(outputs: Json, schema: Mapping[str, Json]) -> list[str]:
     return problems
 
 
+USER_CONTEXT = "slack#/types/user_context"
+
+
+def user_context(user_id: str) -> Json:
+    """A ``slack#/types/user_context`` value as Slack fills it in: the person's ID and a
+    secret only Slack can make (docs/slack.md, Workflow steps)."""
+    return {"id": user_id, "secret": secrets.token_hex(16)}
+
+
 def function_executed_event(
     execution: FunctionExecution,
     inputs: Json,
@@ -2272,7 +2293,15 @@ def function_executed_event(
 ) -> Json:
     """An Events API body for ``function_executed`` (docs/slack.md, Workflow steps): a
     workflow reached the app's step. ``function`` is the step's definition as Slack
-    echoes it (parameters as lists); ``with_token=False`` leaves out ``bot_access_token``."""
+    echoes it (parameters as lists); ``with_token=False`` leaves out ``bot_access_token``.
+
+    As Slack does, a ``user_context`` input of that definition only ever holds an
+    ``{"id", "secret"}`` object (no builder can type one in): anything else raises."""
+    for param in (function or {}).get("input_parameters", []):
+        value = inputs.get(param.get("name"))
+        from_slack = isinstance(value, dict) and set(value) == {"id", "secret"}
+        if param.get("type") == USER_CONTEXT and value is not None and not from_slack:
+            raise ValueError(f"{param.get('name')}: Slack sends a user_context as id+secret")
     now = time.time()
     event: Json = {
         "type": "function_executed",

@@ -24,6 +24,7 @@ from tests.fakes.slack import (
     FunctionExecution,
     Json,
     function_executed_event,
+    user_context,
 )
 from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, FakeWix
 from tests.slack.conftest import (
@@ -56,9 +57,9 @@ def as_slack_echoes_it(step: Json) -> Json:
 
 
 async def run_step(
-    medialink: MediaLink, inputs: Json, *, with_token: bool = True
+    medialink: MediaLink, inputs: Json, *, with_token: bool = True, step: Json | None = None
 ) -> tuple[httpx.Response, FunctionExecution]:
-    step = step_definition()
+    step = step or step_definition()
     execution = medialink.slack.new_function_execution(
         WORKFLOW_STEP, outputs_schema=step["output_parameters"]
     )
@@ -70,7 +71,8 @@ async def run_step(
 
 
 def step_inputs(text: str, *, user: str = USER_ID, **more: str) -> Json:
-    return {workflow.INPUT_TEXT: text, workflow.INPUT_USER: user, **more}
+    """The step's inputs as Slack sends them: the person as a user_context."""
+    return {workflow.INPUT_TEXT: text, workflow.INPUT_USER: user_context(user), **more}
 
 
 async def started(make_medialink: MakeMediaLink, tmp_path: Path, **settings: Any) -> MediaLink:
@@ -275,15 +277,62 @@ async def test_a_wix_failure_ends_the_step_with_wix_reason_and_is_recorded(
     assert event.outcome not in {"ok", "refused"}
 
 
-async def test_a_step_without_its_person_ends_saying_which_input_to_set(
+async def test_a_step_without_its_person_ends_saying_how_to_start_the_workflow(
     make_medialink: MakeMediaLink, fake_slack: FakeSlack, fake_wix: FakeWix
 ) -> None:
     medialink = await make_medialink()
     file_id = fake_wix.add_file()
     _, execution = await run_step(medialink, {workflow.INPUT_TEXT: wix_url(file_id)})
     error = await failed_with(fake_slack, execution)
-    assert "Make links for" in error
+    assert "Slack did not say who is running this workflow" in error
+    assert "button" in error
     assert fake_wix.requests == []
+
+
+def with_plain_user_id(step: Json) -> Json:
+    """The step as it was defined before: a builder picks any person for its input."""
+    inputs = dict(step["input_parameters"])
+    inputs[workflow.INPUT_USER] = {
+        **inputs[workflow.INPUT_USER],
+        "type": "slack#/types/user_id",
+        "title": "Make links for",
+    }
+    return {**step, "input_parameters": inputs}
+
+
+async def test_a_builder_naming_an_admin_gets_no_links_for_them(
+    make_medialink: MakeMediaLink, fake_slack: FakeSlack, fake_wix: FakeWix, tmp_path: Path
+) -> None:
+    """The privilege escalation: a builder who is no admin (not even on the user list)
+    names an admin as the person the step acts for, to reach a private file. Only Slack's
+    user_context says who runs the workflow; a plain user ID, or any other shape, is
+    refused before the policy or Wix is asked."""
+    admin = "U0ADMIN01"
+    medialink = await started(
+        make_medialink, tmp_path, medialink_allowed_users=USER_ID, medialink_admins=admin
+    )
+    private = fake_wix.add_file(private=True)
+    forged: list[Any] = [
+        admin,  # what Workflow Builder sent for the old user_id input
+        {"id": admin},  # a user_context without Slack's secret
+        {"id": admin, "secret": ""},
+        [admin],
+    ]
+    for value in forged:
+        _, execution = await run_step(
+            medialink,
+            {workflow.INPUT_TEXT: wix_url(private), workflow.INPUT_USER: value},
+            step=with_plain_user_id(step_definition()),
+        )
+        error = await failed_with(fake_slack, execution)
+        assert "remove this step and add it again" in error, value
+    assert fake_wix.requests == []
+    # The admin running the workflow themself is served, through Slack's user_context.
+    _, execution = await run_step(medialink, step_inputs(wix_url(private), user=admin))
+    ended = await fake_slack.wait_for_function_end(execution.id)
+    assert ended.state == "completed", ended.error
+    [made] = await audit_events(medialink, 1, outcome="ok")
+    assert made.user_id == admin
 
 
 async def test_a_step_turned_away_as_busy_is_failed_not_left_running(

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bot.audit import AuditQuery, Entry
 from bot.audit.store import SqlAuditTrail
@@ -26,6 +27,7 @@ from bot.sites.model import AuthKind
 from bot.slack.render.settings import SETTINGS_EDIT_ACTION, render_settings_modal
 from bot.workspaces.oauth import BOT_SCOPES, INSTALL_PATH, REDIRECT_PATH, authorize_url
 from bot.workspaces.policy import WorkspacePolicy
+from bot.workspaces.schema import oauth_states
 from tests.fakes.slack import (
     APP_ID,
     FakeInstall,
@@ -52,7 +54,7 @@ STATE_SECRET = OAUTH_STATE_SECRET
 STATE_COOKIE = "slack-app-oauth-state"
 
 TEAM_A, TEAM_B = "T0AAAAAA1", "T0BBBBBB2"
-ALICE, BOB = "U0ALICE0A", "U0BOB000B"  # the installers (admins) of A and B
+ALICE, BOB = "U0ALICE0A", "U0BOB000B"  # the installers of A and B (Slack admins, where said)
 ANNA, BEN = "U0ANNA00A", "U0BEN000B"  # members of A and B
 ORG, ORG_WS = "E0ORG0001", "T0ORGWS01"
 
@@ -257,6 +259,29 @@ async def test_a_bad_or_reused_state_is_refused(oauth_medialink: MediaLink) -> N
     assert len(slack.calls_to("oauth.v2.access")) == 1
 
 
+async def test_anonymous_visits_to_the_install_page_store_nothing(
+    oauth_medialink: MediaLink,
+) -> None:
+    """/slack/install is open to anyone: each visit's state lives in its signature and the
+    browser's cookie, not in the database, so visits cannot fill a table and turn real
+    installs away (tests/workspaces/test_stores.py issues 20,000). Only an install Slack
+    accepted writes its state down."""
+    http = oauth_medialink.http
+    for _ in range(300):
+        visit = await http.get(INSTALL_PATH)
+        assert visit.status_code == 302
+    store = trail(oauth_medialink)
+    async with store.engine.connect() as connection:
+        rows = await connection.scalar(sa.select(sa.func.count()).select_from(oauth_states))
+    assert rows == 0
+    finished, _ = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    assert finished.status_code == 200, finished.text
+    async with store.engine.connect() as connection:
+        rows = await connection.scalar(sa.select(sa.func.count()).select_from(oauth_states))
+    assert rows == 1
+    assert oauth_medialink.slack.calls_to("oauth.v2.access")
+
+
 async def test_a_code_slack_refuses_fails_the_install_and_is_not_logged(
     oauth_medialink: MediaLink,
 ) -> None:
@@ -315,6 +340,8 @@ async def test_two_workspaces_see_only_their_own(
     oauth_medialink: MediaLink, fake_wix: FakeWix
 ) -> None:
     slack = oauth_medialink.slack
+    slack.add_user(ALICE, admin=True, team_id=TEAM_A)
+    slack.add_user(BOB, owner=True, team_id=TEAM_B)
     _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE, team_name="Agency A"))
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB, team_name="Brand B"))
     file_a = fake_wix.add_file(kind="image", display_name="alpha-poster.jpg")
@@ -346,7 +373,7 @@ async def test_two_workspaces_see_only_their_own(
     by_file = (await a.reply(f"history {wix_url(file_b)}", user=ALICE)).all_text()
     assert "bravo-trailer.jpg" not in by_file
 
-    # App Home: each installer (an admin) sees its workspace's activity and refusals.
+    # App Home: each workspace's Slack admin sees its workspace's activity and refusals.
     home_a = json.dumps(await a.open_home(ALICE))
     home_b = json.dumps(await b.open_home(BOB))
     assert "alpha-poster.jpg" in home_a
@@ -580,6 +607,7 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     oauth_medialink: MediaLink, make_medialink: MakeMediaLink, fake_wix: FakeWix
 ) -> None:
     slack = oauth_medialink.slack
+    slack.add_user(ALICE, admin=True, team_id=TEAM_A)
     _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
     _, b = await install(oauth_medialink, FakeInstall(TEAM_B, BOB))
     file_id = fake_wix.add_file(kind="image", display_name="settings.jpg")
@@ -591,7 +619,7 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     assert services.workspaces is not None
     services.workspaces.policies.ttl = 0.2  # a short wait for the other replica's change
 
-    # The installer is an admin: the Home tab offers the settings.
+    # A Slack admin of the workspace is an admin: the Home tab offers the settings.
     home = json.dumps(await a.open_home(ALICE))
     assert "This workspace's settings" in home
     assert SETTINGS_EDIT_ACTION in home
@@ -621,6 +649,45 @@ async def test_an_admin_changes_the_workspaces_settings_from_app_home(
     assert change.reason == "changed: allowed_channels, zip"
     rows_b = await trail(oauth_medialink).query(AuditQuery(tenant_id=TEAM_B, limit=100))
     assert not [e for e in rows_b if e.entry == Entry.SETTINGS]
+
+
+async def test_reinstalling_makes_nobody_an_admin_slacks_own_admins_are(
+    oauth_medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    """Whoever may install apps can reinstall MediaLink; that made them its admin (private
+    files, everyone's record, the settings). Now Slack's admins and owners are, with
+    MEDIALINK_ADMINS and the workspace's own list; the installer is nobody special."""
+    slack = oauth_medialink.slack
+    mallory, sara, owen = "U0MALLORY", "U0SARA00A", "U0OWEN00A"
+    slack.add_user(sara, admin=True, team_id=TEAM_A)
+    slack.add_user(owen, primary_owner=True, team_id=TEAM_A)
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    finished, _ = await install(oauth_medialink, FakeInstall(TEAM_A, mallory))
+    assert finished.status_code == 200, finished.text
+    file_id = fake_wix.add_file(kind="image", display_name="anna-only.jpg")
+    assert "anna-only.jpg" in (await a.reply(wix_url(file_id), user=ANNA)).all_text()
+
+    for installer in (mallory, ALICE):
+        assert SETTINGS_EDIT_ACTION not in json.dumps(await a.open_home(installer))
+        refused, _ = await a.command(f"history <@{ANNA}>", user=installer)  # in the ack
+        others = refused.text
+        assert "Only MediaLink's admins can see other people's links" in others
+        assert "anna-only.jpg" not in others
+    services = oauth_medialink.services
+    assert services is not None
+    assert services.workspaces is not None
+    forged = await submit_settings(
+        a, render_settings_modal(WorkspacePolicy()), mallory, allow_guests="true"
+    )
+    assert forged.json()["response_action"] == "errors"
+
+    for admin in (sara, owen):
+        assert SETTINGS_EDIT_ACTION in json.dumps(await a.open_home(admin))
+        assert "anna-only.jpg" in (await a.reply(f"history <@{ANNA}>", user=admin)).all_text()
+    # A cached person costs no Slack call before the ack.
+    before = len(slack.calls_to("users.info"))
+    assert "anna-only.jpg" in (await a.reply(f"history <@{ANNA}>", user=sara)).all_text()
+    assert len(slack.calls_to("users.info")) == before
 
 
 async def test_a_member_may_not_change_the_settings(oauth_medialink: MediaLink) -> None:
@@ -723,3 +790,50 @@ async def test_an_org_wide_uninstall_removes_the_orgs_installation(
     assert gone is None
     rows = await trail(oauth_medialink).query(AuditQuery(tenant_id=ORG, limit=100))
     assert [e.reason for e in rows if e.entry == Entry.UNINSTALL] == ["app_uninstalled"]
+
+
+async def test_a_request_naming_no_workspace_reads_and_changes_nothing(
+    oauth_medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    """OAuth mode, a signed request that names no workspace (no team anywhere): it cannot
+    be told apart from any tenant's, so it is served as none of them, never as all.
+    (Bolt's authorization finds no installation for it first; tests/slack/test_tenancy.py
+    checks MediaLink's own refusal behind it.)"""
+    slack = oauth_medialink.slack
+    slack.add_user(ALICE, admin=True, team_id=TEAM_A)
+    _, a = await install(oauth_medialink, FakeInstall(TEAM_A, ALICE))
+    file_id = fake_wix.add_file(kind="image", display_name="team-a-secret.jpg")
+    assert "team-a-secret.jpg" in (await a.reply(wix_url(file_id), user=ANNA)).all_text()
+    calls_before = len(slack.calls)
+
+    home: Json = {
+        "token": "XXYYZZ",
+        "api_app_id": APP_ID,
+        "event": {"type": "app_home_opened", "user": ALICE, "tab": "home"},
+        "type": "event_callback",
+        "event_id": f"Ev{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+    }
+    answered = await a.send_event(home)
+    assert "team-a-secret" not in answered.text
+    response_url = slack.new_response_url(channel="C0GENERAL", user=ALICE)
+    command = urlencode(
+        {
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "channel_id": "C0GENERAL",
+            "user_id": ALICE,
+            "command": "/medialink",
+            "text": f"history {wix_url(file_id)}",
+            "api_app_id": APP_ID,
+            "response_url": response_url,
+            "trigger_id": slack.new_trigger_id(),
+        }
+    )
+    answered = await oauth_medialink.post(command)
+    assert answered.status_code == 200
+    assert "team-a-secret" not in answered.text
+    await asyncio.sleep(0.5)  # whatever would follow the ack has had its turn
+    assert slack.published_views(ALICE) == []
+    # At most Bolt's own "reinstall" notice: it finds no installation for no workspace.
+    assert all("team-a-secret" not in json.dumps(post.body) for post in slack.posts(response_url))
+    assert len(slack.calls) == calls_before  # not one call, with any workspace's token

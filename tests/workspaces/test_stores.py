@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.audit.store import SqlAuditTrail
 from bot.policy import AccessSettings, PrivateFiles
 from bot.workspaces.policy import PolicyStore, WorkspacePolicy
-from bot.workspaces.stores import SignedStateStore, TooManyInstalls
+from bot.workspaces.schema import oauth_states
+from bot.workspaces.stores import SignedStateStore
 
 SECRET = b"s" * 32
 
@@ -24,18 +27,28 @@ async def trail(tmp_path: Path) -> AsyncIterator[SqlAuditTrail]:
     await trail.aclose()
 
 
-async def test_a_state_is_good_once(trail: SqlAuditTrail) -> None:
+async def state_rows(trail: SqlAuditTrail) -> int:
+    async with trail.engine.connect() as connection:
+        return int(
+            await connection.scalar(sa.select(sa.func.count()).select_from(oauth_states)) or 0
+        )
+
+
+async def test_a_state_is_good_until_an_install_used_it(trail: SqlAuditTrail) -> None:
     states = SignedStateStore(trail.engine, SECRET)
     state = await states.async_issue()
     assert await states.async_consume(state)
+    assert await states.async_consume(state)  # Slack refused the code: the state may retry
+    await states.used(state)  # Slack accepted the code exchange
     assert not await states.async_consume(state)
 
 
-async def test_two_replicas_consuming_one_state_accept_it_once(trail: SqlAuditTrail) -> None:
+async def test_two_replicas_marking_one_state_used_write_it_once(trail: SqlAuditTrail) -> None:
     states = SignedStateStore(trail.engine, SECRET)
     state = await states.async_issue()
-    answers = await asyncio.gather(*(states.async_consume(state) for _ in range(5)))
-    assert sorted(answers) == [False, False, False, False, True]
+    await asyncio.gather(*(states.used(state) for _ in range(5)))
+    assert await state_rows(trail) == 1
+    assert not await states.async_consume(state)
 
 
 async def test_forged_and_foreign_states_are_refused(trail: SqlAuditTrail) -> None:
@@ -43,27 +56,55 @@ async def test_forged_and_foreign_states_are_refused(trail: SqlAuditTrail) -> No
     other = SignedStateStore(trail.engine, b"o" * 32)
     theirs = await other.async_issue()
     assert not await states.async_consume(theirs)  # signed with another secret
-    nonce = theirs.split(".", 1)[0]
-    for forged in ("", nonce, nonce + ".", nonce + ".00", "x" * 5000, "é.é"):
+    nonce, expiry, signature = theirs.split(".")
+    later = str(int(expiry) + 3600)
+    mine = (await states.async_issue()).split(".")
+    for forged in (
+        "",
+        nonce,
+        nonce + ".",
+        nonce + ".00",
+        f"{nonce}.{expiry}",
+        f"{nonce}.{later}.{signature}",  # a longer life, under the old signature
+        f"{mine[0]}.{later}.{mine[2]}",
+        "x" * 5000,
+        "é.é",
+    ):
         assert not await states.async_consume(forged)
+        await states.used(forged)  # never written
+    assert await state_rows(trail) == 0
 
 
-async def test_an_expired_state_is_refused_and_pruned(trail: SqlAuditTrail) -> None:
-    states = SignedStateStore(trail.engine, SECRET, lifetime=-1, max_pending=1)
+async def test_an_expired_state_is_refused_and_its_row_pruned(trail: SqlAuditTrail) -> None:
+    now = [1_000_000.0]
+    states = SignedStateStore(trail.engine, SECRET, lifetime=600, clock=lambda: now[0])
     old = await states.async_issue()
+    assert await states.async_consume(old)
+    now[0] += 601
     assert not await states.async_consume(old)
-    # The expired one does not count against the bound: it is pruned at the next issue.
-    await states.async_issue()
+    # A used state's row goes once past its expiry, at the next install's.
+    real = SignedStateStore(trail.engine, SECRET)
+    first, second = await real.async_issue(), await real.async_issue()
+    await real.used(first)
+    async with trail.engine.begin() as connection:
+        await connection.execute(oauth_states.update().values(expire_at=datetime(2000, 1, 1)))
+    await real.used(second)
+    assert await state_rows(trail) == 1
 
 
-async def test_installs_under_way_are_bounded(trail: SqlAuditTrail) -> None:
-    states = SignedStateStore(trail.engine, SECRET, max_pending=2)
-    first = await states.async_issue()
-    await states.async_issue()
-    with pytest.raises(TooManyInstalls):
+async def test_anonymous_visits_write_nothing_and_a_real_install_still_works(
+    trail: SqlAuditTrail,
+) -> None:
+    """Each visit to /slack/install issues a state; 20,000 of them (the old store's rows
+    filled its 10,000-state bound and blocked installs for ten minutes) write no row."""
+    states = SignedStateStore(trail.engine, SECRET)
+    for _ in range(20_000):
         await states.async_issue()
-    assert await states.async_consume(first)
-    await states.async_issue()  # room again
+    assert await state_rows(trail) == 0
+    state = await states.async_issue()
+    assert await states.async_consume(state)
+    await states.used(state)
+    assert await state_rows(trail) == 1
 
 
 async def test_settings_are_stored_per_tenant_and_seen_by_another_replica(
@@ -77,7 +118,7 @@ async def test_settings_are_stored_per_tenant_and_seen_by_another_replica(
     assert chosen.allowed_channels == ("C1", "C2")
     assert await there.get("T1") == chosen
     assert await there.get("T2") is None
-    applied = chosen.applied_to(AccessSettings(admins=frozenset({"U9"})), more_admins=frozenset())
+    applied = chosen.applied_to(AccessSettings(admins=frozenset({"U9"})))
     assert applied.private_files is PrivateFiles.NOBODY
     assert applied.admins == {"U9"}
     await here.delete("T1")

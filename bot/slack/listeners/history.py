@@ -28,6 +28,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditEvent, AuditQuery, Entry, Outcome
 from bot.audit.events import refusal_event
+from bot.policy import AccessGate
+from bot.slack.access import GATE_KEY
 from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     SlackDeps,
@@ -111,8 +113,18 @@ def parse_history_text(text: str) -> HistoryRequest:
 
 
 def is_admin(deps: SlackDeps, user_id: str) -> bool:
-    """Whether ``user_id`` may see everyone's record (MEDIALINK_ADMINS)."""
+    """Whether ``user_id`` may see everyone's record (MEDIALINK_ADMINS, the workspace's
+    admins, and in OAuth mode Slack's, as the access check found them)."""
     return deps.policy.is_admin(user_id)
+
+
+async def is_admin_now(deps: SlackDeps, context: AsyncBoltContext, user_id: str) -> bool:
+    """``is_admin`` for an entry the access check does not cover (the App Home, the
+    settings modal): asks Slack first when the person's role is not cached."""
+    gate = context.get(GATE_KEY)
+    if isinstance(gate, AccessGate):
+        return await gate.admin(user_id)
+    return is_admin(deps, user_id)
 
 
 def subject_for(request: HistoryRequest, *, caller: str, admin: bool) -> HistorySubject | None:
@@ -144,6 +156,11 @@ async def read_record(deps: SlackDeps, query: AuditQuery) -> list[AuditEvent] | 
     record cannot be read in time."""
     if deps.tenant is not None:
         query = replace(query, tenant_id=deps.tenant)  # one workspace never reads another's
+    elif deps.workspaces is not None and deps.workspaces.oauth:
+        # No tenant in OAuth mode (bot.slack.tenancy serves no such request): the whole
+        # record belongs to every workspace but this request's, so nothing is read.
+        logger.warning("a record query named no workspace in OAuth mode; nothing read")
+        return []
     try:
         async with asyncio.timeout(QUERY_TIMEOUT):
             events = await deps.audit.query(query)

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditEvent, AuditQuery, Outcome
 from bot.slack.listeners import SlackDeps
-from bot.slack.listeners.history import is_admin, read_record
+from bot.slack.listeners.history import is_admin_now, read_record
 from bot.slack.middleware import deps_of
 from bot.slack.render.home import MAX_HOME_ITEMS, HomeContent, HomeLimits, render_home
 from bot.slack.surfaces import APP_HOME_OPENED
@@ -89,7 +89,7 @@ async def home_opened(
         logger.warning("app_home_opened names no usable user; nothing published")
         return
     deps = deps_of(context)
-    admin = is_admin(deps, user_id)
+    admin = await is_admin_now(deps, context, user_id)  # after the ack: Slack may be asked
     content = await read_home(deps, user_id, admin=admin)
     view = render_home(content, home_limits(deps), now=datetime.now(UTC))
     try:

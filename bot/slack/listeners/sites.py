@@ -413,6 +413,9 @@ class _Recorder:
             entry=Entry.SITES,
             outcome=outcome,
             reason=reason,
+            # Stamped here, not from the request's context: an admin's change to a
+            # tenant's sites is that tenant's, whichever task records it.
+            tenant_id=self.tenant,
         )
 
     def done(self, outcome: Outcome, reason: str) -> None:

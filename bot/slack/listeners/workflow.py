@@ -4,7 +4,9 @@ Slack runs the step with a ``function_executed`` event. The event is acknowledge
 once, through the dispatcher like every request; the rest happens after the ack:
 
 1. the inputs are read (the text with Wix references, an optional expiry and
-   renditions, the person the step acts for);
+   renditions, and the person the step acts for: a ``user_context`` that Slack fills in
+   and a workflow's builder cannot set, so naming someone else, an admin say, is not
+   possible (docs/slack.md, Workflow steps));
 2. the access policy judges that person, not the workflow's author or the bot; a
    refusal is recorded in the audit trail with entry ``workflow``;
 3. the links are made through the same path as the command (``make_links``: the link
@@ -64,7 +66,7 @@ logger = logging.getLogger(__name__)
 INPUT_TEXT = "wix_links"
 INPUT_EXPIRES = "expires"
 INPUT_RENDITIONS = "renditions"
-INPUT_USER = "user_id"
+INPUT_USER = "user_context"  # slack#/types/user_context: {"id", "secret"}
 OUTPUT_LINKS = "links"
 OUTPUT_URLS = "urls"
 OUTPUT_EXPIRES_AT = "expires_at"
@@ -81,8 +83,14 @@ MAX_NAME_CHARS = 200
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
 
 NO_USER = (
-    "This step needs the person it makes links for. In Workflow Builder, set "
-    "“Make links for” (for example to the person who used the workflow)."
+    "Slack did not say who is running this workflow, so no link was made. Start the "
+    "workflow from a link or a button; a workflow started on a schedule or by an event "
+    "needs a step with a button before this one."
+)
+NOT_A_USER_CONTEXT = (
+    "This step was given a person in a form MediaLink does not accept (it needs Slack's "
+    "own record of who runs the workflow, which a workflow's builder cannot set), so no "
+    "link was made. In Workflow Builder, remove this step and add it again."
 )
 NO_TEXT = (
     "This step got no text to look in. In Workflow Builder, set “Wix media URLs or file "
@@ -153,9 +161,7 @@ async def step_turned_away(fail: AsyncFail, **_: Any) -> None:
 async def _links_for(
     deps: SlackDeps, inputs: Mapping[str, Any], context: AsyncBoltContext
 ) -> dict[str, Any]:
-    user_id = _text_input(inputs, INPUT_USER)
-    if user_id is None or not _USER_ID.fullmatch(user_id):
-        raise StepFailure(NO_USER)
+    user_id = _user_of(inputs)
     requester = Requester(
         entry=Entry.WORKFLOW,
         user_id=user_id,
@@ -295,6 +301,27 @@ def _first_time(deps: SlackDeps, execution_id: str) -> bool:
     while len(recent) > MAX_RECENT_STEPS:
         recent.popitem(last=False)
     return True
+
+
+def _user_of(inputs: Mapping[str, Any]) -> str:
+    """The user ID in the step's ``user_context`` input. Only Slack sets that value (the
+    builder has no field for it), so only the person it names can be judged; its
+    ``secret`` is Slack's own and cannot be checked here (docs/slack.md, Workflow steps).
+    A plain user ID (a step defined before, or any other shape) is refused, never read."""
+    value = inputs.get(INPUT_USER)
+    if value is None or value == "":
+        raise StepFailure(NO_USER)
+    if not isinstance(value, Mapping):
+        raise StepFailure(NOT_A_USER_CONTEXT)
+    user_id, secret = value.get("id"), value.get("secret")
+    if (
+        not isinstance(user_id, str)
+        or not _USER_ID.fullmatch(user_id)
+        or not isinstance(secret, str)
+        or not secret
+    ):
+        raise StepFailure(NOT_A_USER_CONTEXT)
+    return user_id
 
 
 def _text_input(inputs: Mapping[str, Any], name: str) -> str | None:

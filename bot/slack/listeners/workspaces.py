@@ -33,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditEvent, AuditTrail, Entry, Outcome
 from bot.slack.listeners import user_id_of
+from bot.slack.listeners.history import is_admin_now
 from bot.slack.middleware import deps_of
 from bot.slack.render.block_kit import plain, section
 from bot.slack.render.settings import (
@@ -158,7 +159,7 @@ async def open_settings(
     if deps.workspaces is None or tenant is None or not isinstance(trigger_id, str):
         return
     view: dict[str, Any]
-    if not deps.policy.is_admin(user_id):
+    if not await is_admin_now(deps, context, user_id):
         view = _notice(ONLY_ADMINS)
     else:
         try:
@@ -184,7 +185,8 @@ async def save_settings(
     user_id = user_id_of(body)
     tenant = current_tenant.get()
     first_block = SETTINGS_BLOCK + next(iter(LISTS))
-    if deps.workspaces is None or tenant is None or not deps.policy.is_admin(user_id):
+    # Not behind the access check: asks Slack only when the person's role is not cached.
+    if deps.workspaces is None or tenant is None or not await is_admin_now(deps, context, user_id):
         await ack(response_action="errors", errors={first_block: ONLY_ADMINS})
         return
     store = deps.workspaces.policies
