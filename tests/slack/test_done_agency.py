@@ -184,6 +184,9 @@ async def test_an_agency_connects_three_client_sites_and_another_workspace_sees_
         **oauth_settings(medialink_allowed_teams=TEAM_B),
     )
     fake_slack.oauth_redirect_url = medialink.url + REDIRECT_PATH
+    # The agency's admin is an admin of its Slack workspace (who installs does not count).
+    fake_slack.add_user(ALICE, admin=True, team_id=TEAM_A)
+    fake_slack.add_user(BOB, admin=True, team_id=TEAM_B)
     finished, agency = await install(medialink, FakeInstall(TEAM_A, ALICE, team_name="Agency"))
     assert finished.status_code == 200, finished.text
     finished, brand = await install(medialink, FakeInstall(TEAM_B, BOB, team_name="Brand"))

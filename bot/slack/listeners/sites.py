@@ -44,6 +44,7 @@ from bot.sites.model import (
 from bot.sites.registry import SiteRegistry, TenantSites
 from bot.sites.store import SiteStore, SiteStoreError
 from bot.slack.listeners import SlackDeps, ack_with, tenant_of_context, user_id_of
+from bot.slack.listeners.history import is_admin_now
 from bot.slack.middleware import deps_of
 from bot.slack.render import render_notice
 from bot.slack.render.sites import (
@@ -150,7 +151,8 @@ async def submit_sites(
     user_id = user_id_of(body)
     tenant = tenant_of_context(context)
     registry = deps.sites
-    if not deps.policy.is_admin(user_id) or registry is None or tenant is None:
+    admin = await is_admin_now(deps, context, user_id)  # re-checked: the modal may be old
+    if not admin or registry is None or tenant is None:
         await ack(
             response_action="errors",
             errors={
