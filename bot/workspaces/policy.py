@@ -115,6 +115,13 @@ class _Known:
     policy: WorkspacePolicy | None  # None: nothing stored, the environment's apply
 
 
+def _quietly(task: asyncio.Task[WorkspacePolicy | None]) -> None:
+    """A background read's failure was logged by ``get``'s next caller, or is harmless:
+    the entry it meant to refresh is still fresh. Retrieve it so asyncio does not warn."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.info("a background read of a workspace's settings failed; will retry")
+
+
 class PolicyStore:
     """Each tenant's stored ``WorkspacePolicy``, read through a short, bounded cache."""
 
@@ -149,12 +156,13 @@ class PolicyStore:
         ``SettingsUnavailable`` when the database cannot answer and nothing is known."""
         fresh, policy = self.cached(tenant)
         if fresh:
+            known = self._known.get(tenant)
+            if known is not None and self._clock() - known.read_at >= self.ttl / 2:
+                # Read again in the background while the entry is still fresh, so that
+                # with steady traffic no request (and no ack) ever waits for the database.
+                self._reading_task(tenant).add_done_callback(_quietly)
             return policy
-        reading = self._reading.get(tenant)
-        if reading is None:
-            reading = asyncio.create_task(self._read(tenant))
-            self._reading[tenant] = reading
-            reading.add_done_callback(lambda _: self._reading.pop(tenant, None))
+        reading = self._reading_task(tenant)
         try:
             return await asyncio.shield(reading)
         except Exception as error:
@@ -167,6 +175,15 @@ class PolicyStore:
             if known is not None:
                 return known.policy
             raise SettingsUnavailable from None
+
+    def _reading_task(self, tenant: str) -> asyncio.Task[WorkspacePolicy | None]:
+        """The tenant's read under way, or a new one (one at a time per tenant)."""
+        reading = self._reading.get(tenant)
+        if reading is None:
+            reading = asyncio.create_task(self._read(tenant))
+            self._reading[tenant] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(tenant, None))
+        return reading
 
     async def _read(self, tenant: str) -> WorkspacePolicy | None:
         if self._ready is not None:
@@ -183,6 +200,9 @@ class PolicyStore:
         return policy
 
     def _remember(self, tenant: str, policy: WorkspacePolicy | None) -> None:
+        before = self._known.get(tenant)
+        if before is not None and before.policy == policy:
+            policy = before.policy  # the same object while unchanged: what is built on it stays
         self._known[tenant] = _Known(self._clock(), policy)
         self._known.move_to_end(tenant)
         while len(self._known) > self.max_tenants:

@@ -130,3 +130,32 @@ def test_stored_lists_hold_only_slack_ids() -> None:
         WorkspacePolicy(allowed_users=("C0CHANNEL",))
     with pytest.raises(ValueError, match="1000"):
         WorkspacePolicy(admins=tuple(f"U{n:06d}" for n in range(1001)))
+
+
+async def test_settings_are_read_again_in_the_background_before_they_expire(
+    trail: SqlAuditTrail,
+) -> None:
+    """With steady traffic no request waits for the database: past half its lifetime an
+    entry is still answered from the cache at once, and read again behind the scenes;
+    an unchanged answer keeps the same object (what is built on it stays built)."""
+    now = [0.0]
+    here = PolicyStore(trail.engine, ttl=10.0, clock=lambda: now[0])
+    there = PolicyStore(trail.engine)
+    first = WorkspacePolicy(private_files="nobody")
+    await there.save("T1", first, by="U1")
+    seen = await here.get("T1")
+    assert seen == first
+    now[0] = 4.0  # fresh, young: nothing is read
+    assert await here.get("T1") is seen
+    assert not here._reading  # no read under way
+    await there.save("T1", WorkspacePolicy(private_files="everyone"), by="U1")
+    now[0] = 6.0  # fresh, but past half its life: the cached answer, and a read begins
+    assert await here.get("T1") is seen
+    assert here._reading
+    await asyncio.gather(*here._reading.values())
+    changed = await here.get("T1")
+    assert changed is not None
+    assert changed.private_files == "everyone"
+    now[0] = 10.0  # the background read (at 6) reset the clock: no read needed yet
+    assert await here.get("T1") is changed
+    assert not here._reading
