@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditTrail
 from bot.audit.events import Requester, link_events, refusal_event
@@ -28,6 +29,7 @@ from bot.policy import AccessGate, AccessPolicy
 from bot.sites.model import SiteChoiceError
 from bot.sites.registry import NO_SITE, SiteRegistry
 from bot.slack.button_state import LinkState
+from bot.slack.delivery import deliver_ephemeral
 from bot.slack.messages import describe_error
 from bot.slack.render import Message, allowed_expiry_choices, render_link_reply, render_notice
 from bot.tenancy import tenant_of
@@ -276,3 +278,24 @@ def channel_id_of(body: dict[str, Any]) -> str | None:
     if isinstance(container, dict) and isinstance(container.get("channel_id"), str):
         return str(container["channel_id"])
     return None
+
+
+async def answer_privately(
+    messages: Sequence[Message],
+    payload: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    *,
+    user_id: str | None = None,
+    replace_original: bool = False,
+) -> None:
+    """``messages`` only the person sees, in the channel ``payload`` came from;
+    ``user_id`` defaults to the payload's acting user."""
+    await deliver_ephemeral(
+        messages,
+        respond=respond,
+        client=client,
+        channel_id=channel_id_of(payload),
+        user_id=user_id_of(payload) if user_id is None else user_id,
+        replace_original=replace_original,
+    )

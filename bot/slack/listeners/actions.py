@@ -22,12 +22,12 @@ from bot.audit.events import Requester, refusal_event, zip_events
 from bot.slack.button_state import LinkState, StateError, decode_state
 from bot.slack.delivery import (
     delete_original,
-    deliver_ephemeral,
     deliver_in_channel,
     send_to_dm,
 )
 from bot.slack.listeners import (
     SlackDeps,
+    answer_privately,
     channel_id_of,
     links_for_state,
     render_reply,
@@ -79,13 +79,7 @@ async def tell(
     client: AsyncWebClient,
 ) -> None:
     """A short ephemeral note under the reply (the reply itself stays)."""
-    await deliver_ephemeral(
-        [render_notice(text)],
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=user_id_of(body),
-    )
+    await answer_privately([render_notice(text)], body, respond, client)
 
 
 async def clicked_state(
@@ -168,11 +162,11 @@ async def send_fresh_links(
     if clicked is None:
         return
     state, results = clicked
-    await deliver_ephemeral(
+    await answer_privately(
         render_reply(deps_of(context), results, state, ()),
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
+        body,
+        respond,
+        client,
         user_id=state.user_id,
         replace_original=replace_original,
     )
@@ -266,16 +260,16 @@ async def zip_download(
             continue
         # A permanent link is a link made: recorded per file, like any other (never its URL).
         deps.audit.record(zip_events(requester, list(zipped.files)))
-        await deliver_ephemeral(
+        await answer_privately(
             render_zip_link(
                 zipped.url,
                 files=len(zipped.files),
                 left_out=len(ids) - len(zipped.files),
                 site=zipped.site,
             ),
-            respond=respond,
-            client=client,
-            channel_id=channel_id_of(body),
+            body,
+            respond,
+            client,
             user_id=state.user_id,
         )
 

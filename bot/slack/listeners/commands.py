@@ -21,15 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
 from bot.audit.events import Requester
-from bot.slack.delivery import deliver_ephemeral
 from bot.slack.find_options import wants_find
 from bot.slack.listeners import (
     SlackDeps,
     ack_with,
+    answer_privately,
     checked_options,
     fresh_link_reply,
     requester_of,
-    user_id_of,
 )
 from bot.slack.listeners.find import find_command
 from bot.slack.listeners.history import history_command, wants_history
@@ -77,13 +76,7 @@ async def medialink_command(
 
     deps = deps_of(context)
     messages = await _reply_to(deps, text, requester_of(context, Entry.COMMAND))
-    await deliver_ephemeral(
-        messages,
-        respond=respond,
-        client=client,
-        channel_id=command.get("channel_id"),
-        user_id=user_id_of(command),
-    )
+    await answer_privately(messages, command, respond, client)
 
 
 async def _reply_to(deps: SlackDeps, text: str, requester: Requester) -> list[Message]:

@@ -40,13 +40,12 @@ from bot.metrics import BUSY, QUOTA
 from bot.sites.model import SiteChoiceError
 from bot.sites.registry import SiteFile, SiteSearch
 from bot.slack.button_state import STALE_BUTTONS, FileState, LinkState, StateError
-from bot.slack.delivery import deliver_ephemeral
 from bot.slack.find_options import parse_find_text
 from bot.slack.find_state import FindState, decode_find_state
 from bot.slack.listeners import (
     SlackDeps,
     ack_with,
-    channel_id_of,
+    answer_privately,
     checked_options,
     fresh_link_reply,
     requester_of,
@@ -124,13 +123,7 @@ async def find_command(
         options=options,  # its ``site`` is the typed ``site=``, if any
     )
     reply = await search_page(deps, requester_of(context, Entry.FIND), search)
-    await deliver_ephemeral(
-        [reply],
-        respond=respond,
-        client=client,
-        channel_id=command.get("channel_id"),
-        user_id=user_id,
-    )
+    await answer_privately([reply], command, respond, client, user_id=user_id)
 
 
 async def search_page(deps: SlackDeps, requester: Requester, search: FindState) -> Message:
@@ -213,13 +206,8 @@ async def more_results(
         await tell(describe_error(LinkOptionsError(PRIVATE_SEARCH_REFUSED)), body, respond, client)
         return
     reply = await search_page(deps, requester_of(context, Entry.FIND), search)
-    await deliver_ephemeral(
-        [reply],
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=search.user_id,
-        replace_original=True,
+    await answer_privately(
+        [reply], body, respond, client, user_id=search.user_id, replace_original=True
     )
 
 
@@ -284,13 +272,7 @@ async def send_links(
         options=options,
         pinned=state.sites(),  # where the search found them
     )
-    await deliver_ephemeral(
-        messages,
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=state.user_id,
-    )
+    await answer_privately(messages, body, respond, client, user_id=state.user_id)
 
 
 async def stream_video(
@@ -326,13 +308,7 @@ async def stream_video(
     deps.audit.record([_stream_made(requester, link)])
     if deps.metrics is not None:
         deps.metrics.links_made(requester.entry, 1)
-    await deliver_ephemeral(
-        [render_stream_link(link)],
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=state.user_id,
-    )
+    await answer_privately([render_stream_link(link)], body, respond, client, user_id=state.user_id)
 
 
 async def _stream(

@@ -30,10 +30,10 @@ from bot.audit import AuditEvent, AuditQuery, Entry, Outcome
 from bot.audit.events import refusal_event
 from bot.policy import AccessGate
 from bot.slack.access import GATE_KEY
-from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     SlackDeps,
     ack_with,
+    answer_privately,
     requester_of,
     user_id_of,
 )
@@ -205,13 +205,7 @@ async def history_command(
             max_expiry=deps.max_expiry,
             default_expiry=deps.default_expiry,
         )
-    await deliver_ephemeral(
-        [reply],
-        respond=respond,
-        client=client,
-        channel_id=command.get("channel_id"),
-        user_id=caller,
-    )
+    await answer_privately([reply], command, respond, client, user_id=caller)
 
 
 async def regenerate_from_history(

@@ -21,9 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
 from bot.durations import whole_minutes
-from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
-    channel_id_of,
+    answer_privately,
     checked_options,
     fresh_link_reply,
     requester_of,
@@ -70,13 +69,7 @@ async def links_from_message(
                 help_text=NOTHING_FOUND_IN_MESSAGE_HELP,
             )
         ]
-    await deliver_ephemeral(
-        messages,
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(shortcut),
-        user_id=user_id,
-    )
+    await answer_privately(messages, shortcut, respond, client, user_id=user_id)
 
 
 async def open_link_form(

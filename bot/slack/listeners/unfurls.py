@@ -37,15 +37,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Entry
 from bot.policy.access import AccessPolicy, PrivateFiles
 from bot.slack.button_state import StateError, read_site_file
-from bot.slack.delivery import deliver_ephemeral
 from bot.slack.listeners import (
     SlackDeps,
-    channel_id_of,
+    answer_privately,
     checked_options,
     fresh_link_reply,
     requester_of,
     tenant_of_context,
-    user_id_of,
 )
 from bot.slack.listeners.actions import tell
 from bot.slack.middleware import deps_of
@@ -284,13 +282,7 @@ async def link_from_unfurl(
         options=_default_options(deps),
         pinned=None if site is None else {ref.file_id: site},  # the clicker's own site so named
     )
-    await deliver_ephemeral(
-        messages,
-        respond=respond,
-        client=client,
-        channel_id=channel_id_of(body),
-        user_id=user_id_of(body),
-    )
+    await answer_privately(messages, body, respond, client)
 
 
 def _default_options(deps: SlackDeps) -> LinkOptions:
