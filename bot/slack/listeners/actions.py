@@ -9,8 +9,9 @@ URL in the browser but still reach the app, so they are acknowledged and ignored
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 async def tell(
     text: str,
@@ -82,6 +85,31 @@ async def tell(
     await answer_privately([render_notice(text)], body, respond, client)
 
 
+def clicked_action(body: dict[str, Any]) -> dict[str, Any]:
+    """The clicked element (Bolt routes a click here only when its first action has an
+    ``action_id``)."""
+    action = (body.get("actions") or [{}])[0]
+    return action if isinstance(action, dict) else {}
+
+
+async def read_button(
+    read: Callable[[object], T],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    *,
+    kind: str = "button",
+) -> T | None:
+    """The clicked button's value as ``read`` reads it, or None after telling the person
+    the ``StateError``'s sentence (logged by type only: the value is theirs)."""
+    try:
+        return read(clicked_action(body).get("value"))
+    except StateError as error:
+        logger.info("%s refused: %s", kind, type(error).__name__)
+        await tell(str(error), body, respond, client)
+        return None
+
+
 async def clicked_state(
     deps: SlackDeps,
     body: dict[str, Any],
@@ -89,17 +117,16 @@ async def clicked_state(
     client: AsyncWebClient,
 ) -> LinkState | None:
     """The clicked button's state, or None after telling the person why not."""
-    action = (body.get("actions") or [{}])[0]
-    try:
-        state = decode_state(
-            str(action.get("value") or ""),
-            max_expiry=deps.max_expiry,
-            max_files=deps.max_refs,
-            user_id=user_id_of(body),
-        )
-    except StateError as error:
-        logger.info("button refused: %s", type(error).__name__)
-        await tell(str(error), body, respond, client)
+    user_id = user_id_of(body)
+    state = await read_button(
+        lambda value: decode_state(
+            str(value or ""), max_expiry=deps.max_expiry, max_files=deps.max_refs, user_id=user_id
+        ),
+        body,
+        respond,
+        client,
+    )
+    if state is None:
         return None
     if state.redirect_url is not None and not deps.policy.rules.redirect_host_allowed(
         state.redirect_url
@@ -123,8 +150,8 @@ async def clicked_links(
     state = await clicked_state(deps, body, respond, client)
     if state is None:
         return None
-    action = (body.get("actions") or [{}])[0]
-    requester = requester_of(context, button_entry(str(action.get("action_id") or "?")))
+    action_id = clicked_action(body).get("action_id")
+    requester = requester_of(context, button_entry(str(action_id or "?")))
     try:
         return state, await links_for_state(deps, state, requester)
     except WixBusyError as busy:

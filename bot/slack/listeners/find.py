@@ -39,7 +39,7 @@ from bot.audit.events import Requester, error_code, refusal_event
 from bot.metrics import BUSY, QUOTA
 from bot.sites.model import SiteChoiceError
 from bot.sites.registry import SiteFile, SiteSearch
-from bot.slack.button_state import STALE_BUTTONS, FileState, LinkState, StateError
+from bot.slack.button_state import STALE_BUTTONS, FileState, LinkState
 from bot.slack.find_options import parse_find_text
 from bot.slack.find_state import FindState, decode_find_state
 from bot.slack.listeners import (
@@ -51,7 +51,7 @@ from bot.slack.listeners import (
     requester_of,
     user_id_of,
 )
-from bot.slack.listeners.actions import clicked_state, tell
+from bot.slack.listeners.actions import clicked_state, read_button, tell
 from bot.slack.messages import (
     FIND_USAGE,
     PICK_FILES_FIRST,
@@ -190,12 +190,11 @@ async def more_results(
     """The next page, through Wix's cursor, in place of the current one."""
     await ack()
     deps = deps_of(context)
-    action = (body.get("actions") or [{}])[0]
-    try:
-        search = decode_find_state(str(action.get("value") or ""), user_id=user_id_of(body))
-    except StateError as error:
-        logger.info("button refused: %s", type(error).__name__)
-        await tell(str(error), body, respond, client)
+    user_id = user_id_of(body)
+    search = await read_button(
+        lambda value: decode_find_state(str(value or ""), user_id=user_id), body, respond, client
+    )
+    if search is None:
         return
     try:
         checked_options(deps, search.options)  # today's rules, as for fresh input

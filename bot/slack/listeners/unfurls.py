@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import Entry
 from bot.policy.access import AccessPolicy, PrivateFiles
-from bot.slack.button_state import StateError, read_site_file
+from bot.slack.button_state import read_site_file
 from bot.slack.listeners import (
     SlackDeps,
     answer_privately,
@@ -45,7 +45,7 @@ from bot.slack.listeners import (
     requester_of,
     tenant_of_context,
 )
-from bot.slack.listeners.actions import tell
+from bot.slack.listeners.actions import read_button
 from bot.slack.middleware import deps_of
 from bot.slack.render.unfurl import render_unfurl
 from bot.slack.surfaces import LINK_SHARED, UNFURL_ACTION
@@ -268,13 +268,10 @@ async def link_from_unfurl(
     """ "Get a download link": the clicker's own private link to the button's file."""
     await ack()
     deps = deps_of(context)
-    action = (body.get("actions") or [{}])[0]
-    try:
-        site, ref = read_site_file(action.get("value") if isinstance(action, dict) else None)
-    except StateError as error:
-        logger.info("unfurl button refused: %s", type(error).__name__)
-        await tell(str(error), body, respond, client)
+    read = await read_button(read_site_file, body, respond, client, kind="unfurl button")
+    if read is None:
         return
+    site, ref = read
     messages = await fresh_link_reply(
         deps,
         requester=requester_of(context, Entry.UNFURL_BUTTON),
