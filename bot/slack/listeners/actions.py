@@ -159,7 +159,9 @@ async def clicked_links(
         return None
 
 
-async def acknowledge_link(ack: AsyncAck) -> None:
+async def acknowledge(ack: AsyncAck) -> None:
+    """An ack and nothing else: for a link button (its URL opens in the browser), a
+    checkbox, or an event MediaLink is set to ignore (acked so Slack does not retry it)."""
     await ack()
 
 
@@ -330,11 +332,11 @@ async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:
 
 
 def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
-    dispatcher.listen(app.action(LINK_ACTION), acknowledge_link)
+    dispatcher.listen(app.action(LINK_ACTION), acknowledge)
     for action_id in (ACTION_REGENERATE, EXPIRY_ACTION, RENDITION_ACTION):
         dispatcher.listen(app.action(action_id), remake_links)
     dispatcher.listen(app.action(ACTION_SHARE), share_in_channel)
     dispatcher.listen(app.action(ACTION_DM), send_copy_to_dm)
     dispatcher.listen(app.action(ACTION_ZIP), zip_download)
-    dispatcher.listen(app.action(ACTION_ZIP_OPEN), acknowledge_link)
+    dispatcher.listen(app.action(ACTION_ZIP_OPEN), acknowledge)
     dispatcher.listen(app.action(ACTION_DISMISS), dismiss)

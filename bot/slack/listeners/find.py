@@ -51,7 +51,7 @@ from bot.slack.listeners import (
     requester_of,
     user_id_of,
 )
-from bot.slack.listeners.actions import clicked_state, read_button, tell
+from bot.slack.listeners.actions import acknowledge, clicked_state, read_button, tell
 from bot.slack.messages import (
     FIND_USAGE,
     PICK_FILES_FIRST,
@@ -173,11 +173,6 @@ async def _search(deps: SlackDeps, requester: Requester, search: FindState) -> S
         requester=search.user_id,
         private_files_allowed=private_ok,
     )
-
-
-async def acknowledge_pick(ack: AsyncAck) -> None:
-    """Ticking a checkbox changes nothing until "Get links for selected" is pressed."""
-    await ack()
 
 
 async def more_results(
@@ -374,7 +369,8 @@ def _stream_failed(
 
 def register(app: AsyncApp, dispatcher: Dispatcher) -> None:
     # The command itself is routed here by bot.slack.listeners.commands.
-    dispatcher.listen(app.action(FIND_PICK_ACTION), acknowledge_pick)
+    # Ticking a checkbox changes nothing until "Get links for selected" is pressed.
+    dispatcher.listen(app.action(FIND_PICK_ACTION), acknowledge)
     dispatcher.listen(app.action(FIND_GET_ACTION), get_link)
     dispatcher.listen(app.action(ACTION_FIND_SELECTED), get_selected_links)
     dispatcher.listen(app.action(FIND_MORE_ACTION), more_results)

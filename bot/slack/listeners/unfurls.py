@@ -45,7 +45,7 @@ from bot.slack.listeners import (
     requester_of,
     tenant_of_context,
 )
-from bot.slack.listeners.actions import read_button
+from bot.slack.listeners.actions import acknowledge, read_button
 from bot.slack.middleware import deps_of
 from bot.slack.render.unfurl import render_unfurl
 from bot.slack.surfaces import LINK_SHARED, UNFURL_ACTION
@@ -253,11 +253,6 @@ async def _describe(
     return {file_id: (site, facts) for file_id, (site, facts) in described.items()}
 
 
-async def ignore_link_shared(ack: AsyncAck) -> None:
-    """With unfurls off the event is still acknowledged, so Slack does not retry it."""
-    await ack()
-
-
 async def link_from_unfurl(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -302,4 +297,4 @@ def register(app: AsyncApp, dispatcher: Dispatcher, *, unfurl: bool = False) -> 
     """The button always (unfurls made before a restart keep working); ``link_shared``
     unfurls only with ``unfurl``, and is otherwise acknowledged and ignored."""
     dispatcher.listen(app.action(UNFURL_ACTION), link_from_unfurl)
-    dispatcher.listen(app.event(LINK_SHARED), unfurl_links if unfurl else ignore_link_shared)
+    dispatcher.listen(app.event(LINK_SHARED), unfurl_links if unfurl else acknowledge)
