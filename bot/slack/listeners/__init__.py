@@ -35,7 +35,7 @@ from bot.slack.render import Message, allowed_expiry_choices, render_link_reply,
 from bot.tenancy import tenant_of
 from bot.wix.errors import WixError
 from bot.wix.fairness import FileQuotaError, WixBusyError
-from bot.wix.links import FileLinks, LinkOptions, LinkService
+from bot.wix.links import FileLinks, LinkOptions, LinkOptionsError, LinkService
 from bot.wix.refs import MediaRef, RejectedToken
 from bot.workspaces.service import Workspaces
 
@@ -98,6 +98,19 @@ def checked_options(deps: SlackDeps, options: LinkOptions) -> LinkOptions:
     ``LinkOptionsError`` saying what to change."""
     deps.links.check_options(options)
     return replace(options, expires_in=deps.links.resolve_expiry(options.expires_in))
+
+
+def typed_options(
+    deps: SlackDeps, options: LinkOptions, problems: Sequence[str]
+) -> tuple[LinkOptions, list[str]]:
+    """Typed ``options`` checked as ``checked_options`` does, unless reading them already
+    found ``problems``; the options to use and every problem, each a sentence."""
+    if problems:
+        return options, list(problems)
+    try:
+        return checked_options(deps, options), []
+    except LinkOptionsError as error:
+        return options, [describe_error(error)]
 
 
 def requester_of(context: Mapping[str, Any], entry: str) -> Requester:

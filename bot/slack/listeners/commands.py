@@ -26,9 +26,9 @@ from bot.slack.listeners import (
     SlackDeps,
     ack_with,
     answer_privately,
-    checked_options,
     fresh_link_reply,
     requester_of,
+    typed_options,
 )
 from bot.slack.listeners.find import find_command
 from bot.slack.listeners.history import history_command, wants_history
@@ -37,7 +37,6 @@ from bot.slack.messages import (
     NO_REFERENCES,
     NOTHING_FOUND_HELP,
     USAGE,
-    describe_error,
     option_problems,
 )
 from bot.slack.middleware import deps_of
@@ -45,7 +44,6 @@ from bot.slack.options import parse_command_text
 from bot.slack.render import render_nothing_found, render_notice
 from bot.slack.render.block_kit import Message
 from bot.slack.surfaces import COMMAND
-from bot.wix.links import LinkOptionsError
 from bot.wix.refs import parse_media_refs
 
 if TYPE_CHECKING:
@@ -85,13 +83,7 @@ async def _reply_to(deps: SlackDeps, text: str, requester: Requester) -> list[Me
     request = parse_command_text(text)
     if request.wants_help:
         return [render_notice(USAGE)]
-    problems = list(request.problems)
-    options = request.options
-    if not problems:
-        try:
-            options = checked_options(deps, request.options)
-        except LinkOptionsError as error:
-            problems.append(describe_error(error))
+    options, problems = typed_options(deps, request.options, request.problems)
     if problems:
         return [render_notice(option_problems(problems))]
     found = parse_media_refs(request.text, max_refs=deps.max_refs)

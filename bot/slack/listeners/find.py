@@ -49,6 +49,7 @@ from bot.slack.listeners import (
     checked_options,
     fresh_link_reply,
     requester_of,
+    typed_options,
     user_id_of,
 )
 from bot.slack.listeners.actions import acknowledge, clicked_state, read_button, tell
@@ -101,13 +102,7 @@ async def find_command(
     if request.wants_help:
         await ack_with(ack, render_notice(FIND_USAGE))
         return
-    problems = list(request.problems)
-    options = request.options
-    if not problems:
-        try:
-            options = checked_options(deps, request.options)
-        except LinkOptionsError as error:
-            problems.append(describe_error(error))
+    options, problems = typed_options(deps, request.options, request.problems)
     if request.private is True and not deps.policy.may_link_private(user_id):
         problems.append(PRIVATE_SEARCH_REFUSED)
     if problems:
