@@ -9,9 +9,10 @@ the link service, render, deliver. What they share lives here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -98,6 +99,23 @@ def checked_options(deps: SlackDeps, options: LinkOptions) -> LinkOptions:
     ``LinkOptionsError`` saying what to change."""
     deps.links.check_options(options)
     return replace(options, expires_in=deps.links.resolve_expiry(options.expires_in))
+
+
+@contextlib.asynccontextmanager
+async def button_site_links(
+    deps: SlackDeps, requester: Requester, site: str | None
+) -> AsyncIterator[tuple[str | None, LinkService]]:
+    """The link service for a button's files on ``site`` (None: the channel's default), a
+    site the clicker's workspace must still have, and that site's name; with no connected
+    sites, the environment's service and None. Raises ``SiteChoiceError`` as
+    ``SiteRegistry.service`` does."""
+    if deps.sites is None:
+        yield None, deps.links
+        return
+    async with deps.sites.service(
+        requester.tenant, site_name=site, channel_id=requester.channel_id, pinned=True
+    ) as (used, links):
+        yield used.name, links
 
 
 def typed_options(

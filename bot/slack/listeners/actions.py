@@ -29,6 +29,7 @@ from bot.slack.delivery import (
 from bot.slack.listeners import (
     SlackDeps,
     answer_privately,
+    button_site_links,
     channel_id_of,
     links_for_state,
     render_reply,
@@ -316,14 +317,9 @@ async def _zip(
     """The zip of ``ids`` on ``site`` (None: the channel's default), a site the
     clicker's workspace must still have; raises as ``zip_of_public_files`` does, and
     ``SiteChoiceError`` when the workspace has no such site."""
-    if deps.sites is None:
-        made = await deps.links.zip_of_public_files(ids, requester=user_id)
-        return _SiteZip(made.url, made.files, None)
-    async with deps.sites.service(
-        requester.tenant, site_name=site, channel_id=requester.channel_id, pinned=True
-    ) as (used, links):
+    async with button_site_links(deps, requester, site) as (used, links):
         made = await links.zip_of_public_files(ids, requester=user_id)
-    return _SiteZip(made.url, made.files, used.name)
+    return _SiteZip(made.url, made.files, used)
 
 
 async def dismiss(ack: AsyncAck, respond: AsyncRespond) -> None:

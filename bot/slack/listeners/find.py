@@ -46,6 +46,7 @@ from bot.slack.listeners import (
     SlackDeps,
     ack_with,
     answer_privately,
+    button_site_links,
     checked_options,
     fresh_link_reply,
     requester_of,
@@ -305,17 +306,7 @@ async def _stream(
 ) -> StreamLink:
     """The video's HLS link, made on the site the search found it on (it must still be
     the clicker's workspace's); a file of an old button, on the channel's default."""
-    if deps.sites is None:
-        return await deps.links.stream_link(
-            file.file_id,
-            expires_in=state.expires_in,
-            format=StreamFormat.HLS,
-            requester=state.user_id,
-            private_files_allowed=deps.policy.may_link_private(state.user_id),
-        )
-    async with deps.sites.service(
-        requester.tenant, site_name=file.site, channel_id=requester.channel_id, pinned=True
-    ) as (_, links):
+    async with button_site_links(deps, requester, file.site) as (_, links):
         return await links.stream_link(
             file.file_id,
             expires_in=state.expires_in,
