@@ -200,10 +200,14 @@ def encode_state(state: LinkState) -> str:
     if any(site is not None for site in sites):
         # One name when every file is on the same site (the usual case), else one per file.
         data["s"] = sites[0] if len(set(sites)) == 1 else sites
+    return pack_token(PREFIX, data)
+
+
+def pack_token(prefix: str, data: Mapping[str, Any]) -> str:
+    """``data`` as compact JSON, deflated and base64url-encoded behind ``prefix``."""
     # ASCII JSON: any string survives, even a lone surrogate from a Slack payload.
     raw = json.dumps(data, separators=(",", ":")).encode()
-    packed = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
-    return PREFIX + packed
+    return prefix + base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
 
 
 def _encode_file(file: FileState) -> list[Any]:
@@ -249,11 +253,18 @@ def decode_state(
 
 
 def _unpack(token: str) -> Mapping[str, Any]:
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+    data = unpack_token(PREFIX, token, max_chars=MAX_TOKEN_CHARS)
+    if data.get("v") != VERSION:
         raise StateError(STALE_BUTTONS)
-    if not token.startswith(PREFIX):
+    return data
+
+
+def unpack_token(prefix: str, token: str, *, max_chars: int) -> Mapping[str, Any]:
+    """``pack_token``'s data read back; StateError (stale buttons) for a token of another
+    kind, over ``max_chars``, damaged, or inflating past a bound."""
+    if not isinstance(token, str) or len(token) > max_chars or not token.startswith(prefix):
         raise StateError(STALE_BUTTONS)
-    body = token[len(PREFIX) :]
+    body = token[len(prefix) :]
     try:
         packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         inflater = zlib.decompressobj()
@@ -263,23 +274,16 @@ def _unpack(token: str) -> Mapping[str, Any]:
         data = json.loads(raw.decode())
     except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError):
         raise StateError(STALE_BUTTONS) from None
-    if not isinstance(data, dict) or data.get("v") != VERSION:
+    if not isinstance(data, dict):
         raise StateError(STALE_BUTTONS)
     return data
 
 
 def _read(data: Mapping[str, Any], *, max_files: int) -> LinkState:
-    user_id = _str(data["u"])
+    user_id = read_str(data["u"])
     if not _USER_ID.fullmatch(user_id):
         raise ValueError("user")
-    minutes = data["e"]
-    # Bounded before any timedelta is made of it, by the ceiling any typed duration has.
-    if (
-        not isinstance(minutes, int)
-        or isinstance(minutes, bool)
-        or not 1 <= minutes <= whole_minutes(MAX_PARSED_DURATION)
-    ):
-        raise ValueError("expiry")
+    minutes = read_minutes(data["e"])
     raw_files = data["f"]
     if not isinstance(raw_files, list) or not 1 <= len(raw_files) <= min(max_files, MAX_FILES):
         raise ValueError("files")
@@ -288,12 +292,12 @@ def _read(data: Mapping[str, Any], *, max_files: int) -> LinkState:
         raise ValueError("duplicate files")
     name = data.get("n")
     if name is not None:
-        name = _str(name)
+        name = read_str(name)
         if not is_download_name(name):
             raise ValueError("name")
     redirect = data.get("r")
     if redirect is not None:
-        redirect = _str(redirect)
+        redirect = read_str(redirect)
         if len(redirect) > MAX_REDIRECT_CHARS or not is_https_url(redirect):
             raise ValueError("redirect")
     inline = data.get("i", 0)
@@ -326,7 +330,7 @@ def _read_sites(value: object, files: tuple[FileState, ...]) -> tuple[FileState,
 
 def read_site_name(value: object) -> str:
     """A site's name from a button, checked as an admin's would be; raises ValueError."""
-    name = _str(value)
+    name = read_str(value)
     if name == ENV_SITE_NAME:
         return name
     try:
@@ -341,15 +345,15 @@ def read_site_name(value: object) -> str:
 def _read_file(entry: object) -> FileState:
     if not isinstance(entry, list) or not 2 <= len(entry) <= 4:
         raise ValueError("file")
-    file_id = _str(entry[0])
+    file_id = read_str(entry[0])
     if not _FILE_ID.fullmatch(file_id) or file_id in {".", ".."}:
         raise ValueError("file id")
     # The same reading as typed input: anything the parser would refuse is refused here.
     refused = isinstance(parse_media_ref(file_id), RejectedToken)
     if refused:
         raise ValueError("file id")
-    media_type = _TYPES_BY_CODE[_str(entry[1])]
-    filename = _str(entry[2]) if len(entry) > 2 else ""
+    media_type = _TYPES_BY_CODE[read_str(entry[1])]
+    filename = read_str(entry[2]) if len(entry) > 2 else ""
     if len(filename) > MAX_FILENAME_CHARS or any(ord(c) < 32 for c in filename):
         raise ValueError("filename")
     keys = _read_keys(entry[3]) if len(entry) > 3 else None
@@ -400,15 +404,28 @@ def read_file_ref(value: object) -> MediaRef:
 def _read_keys(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > MAX_RENDITIONS:
         raise ValueError("asset keys")
-    keys = tuple(_str(key) for key in value)
+    keys = tuple(read_str(key) for key in value)
     if any(not _ASSET_KEY.fullmatch(key) for key in keys) or len(set(keys)) != len(keys):
         raise ValueError("asset keys")
     return keys
 
 
-def _str(value: object) -> str:
+def read_str(value: object) -> str:
+    """A token's string field; TypeError for anything else."""
     if not isinstance(value, str):
         raise TypeError("not a string")
+    return value
+
+
+def read_minutes(value: object) -> int:
+    """A token's expiry in whole minutes; ValueError when it is not one a person could type."""
+    # Bounded before any timedelta is made of it, by the ceiling any typed duration has.
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 1 <= value <= whole_minutes(MAX_PARSED_DURATION)
+    ):
+        raise ValueError("expiry")
     return value
 
 

@@ -14,18 +14,23 @@ for a fresh search.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.durations import MAX_PARSED_DURATION, whole_minutes
-from bot.slack.button_state import STALE_BUTTONS, NotYourButtonsError, StateError, read_site_name
+from bot.durations import whole_minutes
+from bot.slack.button_state import (
+    STALE_BUTTONS,
+    NotYourButtonsError,
+    StateError,
+    pack_token,
+    read_minutes,
+    read_site_name,
+    read_str,
+    unpack_token,
+)
 from bot.slack.options import is_download_name, is_https_url
 from bot.slack.render.limits import MAX_BUTTON_VALUE, MAX_FIND_CURSOR
 from bot.wix.limits import MAX_SEARCH_TEXT_LENGTH
@@ -33,7 +38,6 @@ from bot.wix.links import MAX_RENDITIONS, LinkOptions
 from bot.wix.refs import MediaType
 
 PREFIX = "f1."
-_MAX_JSON_BYTES = 64 * 1024
 _MAX_REDIRECT_CHARS = 1000
 _USER_ID = re.compile(r"[UWB][A-Z0-9]{1,40}")
 _ASSET_KEY = re.compile(r"[^\s\x00-\x1f\x7f]{1,100}")
@@ -121,8 +125,7 @@ def encode_find_state(state: FindState) -> str | None:
         data["r"] = state.redirect_url
     if state.site is not None:
         data["s"] = state.site
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    token = PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
+    token = pack_token(PREFIX, data)
     return token if len(token) <= MAX_BUTTON_VALUE else None
 
 
@@ -140,57 +143,37 @@ def decode_find_state(token: str, *, user_id: str) -> FindState:
 
 
 def _unpack(token: str) -> Mapping[str, Any]:
-    if not isinstance(token, str) or len(token) > MAX_BUTTON_VALUE or not token.startswith(PREFIX):
-        raise StateError(STALE_BUTTONS)
-    body = token[len(PREFIX) :]
-    try:
-        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        inflater = zlib.decompressobj()
-        raw = inflater.decompress(packed, _MAX_JSON_BYTES)
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise StateError(STALE_BUTTONS)
-        data = json.loads(raw.decode())
-    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError):
-        raise StateError(STALE_BUTTONS) from None
-    if not isinstance(data, dict):
-        raise StateError(STALE_BUTTONS)
-    return data
+    return unpack_token(PREFIX, token, max_chars=MAX_BUTTON_VALUE)
 
 
 def _read(data: Mapping[str, Any]) -> FindState:
-    user_id = _str(data["u"])
+    user_id = read_str(data["u"])
     if not _USER_ID.fullmatch(user_id):
         raise ValueError("user")
-    words = _str(data["w"])
+    words = read_str(data["w"])
     if not 0 < len(words) <= MAX_SEARCH_TEXT_LENGTH or any(ord(c) < 32 for c in words):
         raise ValueError("words")
-    minutes = data["e"]
-    if (
-        not isinstance(minutes, int)
-        or isinstance(minutes, bool)
-        or not 1 <= minutes <= whole_minutes(MAX_PARSED_DURATION)
-    ):
-        raise ValueError("expiry")
+    minutes = read_minutes(data["e"])
     code = data.get("t")
-    media_type = None if code is None else _TYPES_BY_CODE[_str(code)]
+    media_type = None if code is None else _TYPES_BY_CODE[read_str(code)]
     private_code = data.get("p")
     if private_code not in (None, 0, 1) or isinstance(private_code, bool):
         raise ValueError("private")
     cursor = data.get("c")
-    if cursor is not None and not _CURSOR.fullmatch(_str(cursor)):
+    if cursor is not None and not _CURSOR.fullmatch(read_str(cursor)):
         raise ValueError("cursor")
     keys = data.get("a", [])
     if not isinstance(keys, list) or len(keys) > MAX_RENDITIONS:
         raise ValueError("asset keys")
-    asset_keys = tuple(_str(key) for key in keys)
+    asset_keys = tuple(read_str(key) for key in keys)
     if any(not _ASSET_KEY.fullmatch(key) for key in asset_keys):
         raise ValueError("asset keys")
     name = data.get("n")
-    if name is not None and not is_download_name(_str(name)):
+    if name is not None and not is_download_name(read_str(name)):
         raise ValueError("name")
     redirect = data.get("r")
     if redirect is not None and (
-        len(_str(redirect)) > _MAX_REDIRECT_CHARS or not is_https_url(redirect)
+        len(read_str(redirect)) > _MAX_REDIRECT_CHARS or not is_https_url(redirect)
     ):
         raise ValueError("redirect")
     inline = data.get("i", 0)
@@ -210,9 +193,3 @@ def _read(data: Mapping[str, Any]) -> FindState:
         redirect_url=redirect,
         site=None if site is None else read_site_name(site),
     )
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("not a string")
-    return value
