@@ -38,6 +38,7 @@ from bot.config import (
     WixCredentials,
 )
 from bot.services import build_wix_auth
+from bot.sites.check import PROBE_FILE_ID, site_readable, wix_status
 from bot.sites.keys import Keyring, KeyringError
 from bot.sites.schema import wix_sites
 from bot.wix.client import RetryPolicy, WixMediaClient
@@ -61,10 +62,6 @@ from bot.wix.errors import (
 
 # Seconds any one probe may take, from the first byte sent to the last read.
 PROBE_TIMEOUT: Final = 5.0
-
-# A well-formed file ID that no site has: the probe asks Wix for a link to it, so the
-# answer shows whether the credentials may generate links at all.
-_PROBE_FILE_ID: Final = "000000_00000000000000000000000000000000~mv2.jpg"
 
 # slack_sdk logs whole responses at DEBUG (apps.connections.open's is a live WebSocket
 # URL); the probes' clients log here, and never below WARNING.
@@ -549,7 +546,7 @@ async def probe_wix(settings: Settings) -> ProbeResult:
     try:
         async with asyncio.timeout(2 * PROBE_TIMEOUT):  # at most two calls, below
             try:
-                await client.generate_file_download_url(_PROBE_FILE_ID, expiration_minutes=1)
+                await client.generate_file_download_url(PROBE_FILE_ID, expiration_minutes=1)
             except (NotFoundError, BadRequestError) as error:
                 if not _from_wix(error):
                     return _failed(
@@ -560,7 +557,7 @@ async def probe_wix(settings: Settings) -> ProbeResult:
                     )
             except PermissionDeniedError as error:
                 return classify_wix_error(
-                    error, settings, site_readable=await _site_readable(client)
+                    error, settings, site_readable=await site_readable(client)
                 )
             except WixError as error:
                 return classify_wix_error(error, settings)
@@ -587,29 +584,12 @@ def _from_wix(error: WixAPIError) -> bool:
     return error.body is not None or error.request_id is not None
 
 
-async def _site_readable(client: WixMediaClient) -> bool | None:
-    """After a 403 on link making: may these credentials read the site's Media Manager?
-
-    True when Wix answers a file lookup with "not found", False on another 403, None
-    when the answer says neither.
-    """
-    try:
-        await client.get_file_descriptor(_PROBE_FILE_ID)
-    except (NotFoundError, BadRequestError):
-        return True
-    except PermissionDeniedError:
-        return False
-    except WixError:
-        return None
-    return True
-
-
 def classify_wix_error(
     error: WixError, settings: Settings, *, site_readable: bool | None = None
 ) -> ProbeResult:
     """What a Wix error means for the settings: the one place that decides it.
 
-    ``site_readable`` is what ``_site_readable`` found after a 403 (None: not known).
+    ``site_readable`` is what ``bot.sites.check.site_readable`` found after a 403 (None: not known).
     """
     try:
         credentials: WixCredentials | None = settings.wix_credentials()
@@ -636,26 +616,26 @@ def classify_wix_error(
     if isinstance(error, InternalServerError):
         return _later(
             "WIX_API_URL",
-            f"Wix answered 5xx ({_wix_status(error)}): trouble on Wix's side; "
+            f"Wix answered 5xx ({wix_status(error)}): trouble on Wix's side; "
             "try again in a few minutes",
         )
     if isinstance(error, RateLimitError):
         return _later(
             label,
-            f"Wix is limiting requests from these credentials ({_wix_status(error)}); "
+            f"Wix is limiting requests from these credentials ({wix_status(error)}); "
             "try again in a minute",
         )
     if isinstance(error, AuthenticationError):
         if api_key:
             return _failed(
                 "WIX_API_KEY",
-                f"WIX_API_KEY was refused by Wix ({_wix_status(error)}): make an API key at "
+                f"WIX_API_KEY was refused by Wix ({wix_status(error)}): make an API key at "
                 "https://manage.wix.com/account/api-keys with the 'Manage Media Manager' "
                 "permission and copy it into .env",
             )
         return _failed(
             label,
-            f"Wix refused the app's credentials ({error.message}; {_wix_status(error)}): "
+            f"Wix refused the app's credentials ({error.message}; {wix_status(error)}): "
             "check WIX_CLIENT_ID and WIX_CLIENT_SECRET (the app's OAuth page) and "
             "WIX_INSTANCE_ID (the app's installation on the site) in .env",
         )
@@ -663,7 +643,7 @@ def classify_wix_error(
         if not api_key:
             return _failed(
                 label,
-                f"the Wix app may not make download links ({_wix_status(error)}): give it "
+                f"the Wix app may not make download links ({wix_status(error)}): give it "
                 "the 'Manage Media Manager' permission and have the site reinstall it",
             )
         wrong_site = error.access_problem is AccessProblem.WRONG_SITE
@@ -671,13 +651,13 @@ def classify_wix_error(
             return _failed(
                 "WIX_API_KEY",
                 f"WIX_API_KEY may read the site's media but not make download links "
-                f"({_wix_status(error)}): give the key the 'Manage Media Manager' "
+                f"({wix_status(error)}): give the key the 'Manage Media Manager' "
                 "permission at https://manage.wix.com/account/api-keys",
             )
         if wrong_site:
             return _failed(
                 "WIX_SITE_ID",
-                f"Wix refused access to the site WIX_SITE_ID names ({_wix_status(error)}): "
+                f"Wix refused access to the site WIX_SITE_ID names ({wix_status(error)}): "
                 "use the site ID after /dashboard/ in the site dashboard's URL, of a site "
                 "of the account that made WIX_API_KEY",
             )
@@ -686,7 +666,7 @@ def classify_wix_error(
         # (docs/wix.md, Errors).
         return _failed(
             "WIX_SITE_ID, WIX_API_KEY",
-            f"Wix refused access ({_wix_status(error)}): either WIX_SITE_ID is not a site "
+            f"Wix refused access ({wix_status(error)}): either WIX_SITE_ID is not a site "
             "of the account that made WIX_API_KEY (the site ID is the part after "
             "/dashboard/ in the site dashboard's URL), or the key lacks the 'Manage Media "
             "Manager' permission (https://manage.wix.com/account/api-keys)",
@@ -694,7 +674,7 @@ def classify_wix_error(
     if isinstance(error, PreconditionFailedError) and not api_key:
         return _failed(
             "WIX_INSTANCE_ID",
-            f"Wix refused ({error.message}; {_wix_status(error)}): is the app installed on "
+            f"Wix refused ({error.message}; {wix_status(error)}): is the app installed on "
             "the site WIX_INSTANCE_ID names?",
         )
     if isinstance(error, WixAPIError):
@@ -713,10 +693,6 @@ def _wix_label(credentials: WixCredentials | None) -> str:
     if isinstance(credentials, WixApiKeyCredentials):
         return "WIX_API_KEY"
     return "WIX_CLIENT_ID, WIX_CLIENT_SECRET, WIX_INSTANCE_ID"
-
-
-def _wix_status(error: WixAPIError) -> str:
-    return f"HTTP {error.status}" + (f", request id {error.request_id}" if error.request_id else "")
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -35,7 +35,8 @@ from bot.wix.errors import (
 )
 
 CHECK_TIMEOUT: Final = 5.0
-# A well-formed file ID no site has (as bot.preflight's probe uses).
+# A well-formed file ID that no site has: the probe asks Wix for a link to it, so the
+# answer shows whether the credentials may generate links at all.
 PROBE_FILE_ID: Final = "000000_00000000000000000000000000000000~mv2.jpg"
 
 Field = Literal["site_id", "api_key", "app", "wix"]
@@ -78,7 +79,7 @@ async def check_site(site_id: str, credentials: Credentials, *, base_url: str) -
             except (NotFoundError, BadRequestError):
                 return OK
             except PermissionDeniedError as error:
-                readable = await _site_readable(client)
+                readable = await site_readable(client)
                 return _refused(error, api_key=api_key, readable=readable)
             except WixError as error:
                 return _refused(error, api_key=api_key, readable=None)
@@ -91,7 +92,12 @@ async def check_site(site_id: str, credentials: Credentials, *, base_url: str) -
     return OK
 
 
-async def _site_readable(client: WixMediaClient) -> bool | None:
+async def site_readable(client: WixMediaClient) -> bool | None:
+    """After a 403 on link making: may these credentials read the site's Media Manager?
+
+    True when Wix answers a file lookup with "not found", False on another 403, None
+    when the answer says neither.
+    """
     try:
         await client.get_file_descriptor(PROBE_FILE_ID)
     except (NotFoundError, BadRequestError):
@@ -103,7 +109,7 @@ async def _site_readable(client: WixMediaClient) -> bool | None:
     return True
 
 
-def _status(error: WixAPIError) -> str:
+def wix_status(error: WixAPIError) -> str:
     return f"HTTP {error.status}" + (f", request id {error.request_id}" if error.request_id else "")
 
 
@@ -112,20 +118,22 @@ def _refused(error: WixError, *, api_key: bool, readable: bool | None) -> CheckR
         return CheckResult(False, "wix", "Wix could not be reached to check the site; try again.")
     if isinstance(error, RateLimitError | InternalServerError):
         return CheckResult(
-            False, "wix", f"Wix had trouble checking the site ({_status(error)}); try again later."
+            False,
+            "wix",
+            f"Wix had trouble checking the site ({wix_status(error)}); try again later.",
         )
     if isinstance(error, AuthenticationError):
         if api_key:
             return CheckResult(
                 False,
                 "api_key",
-                f"Wix refused this API key ({_status(error)}): it is wrong, revoked, or from "
+                f"Wix refused this API key ({wix_status(error)}): it is wrong, revoked, or from "
                 "another Wix account. Make one at https://manage.wix.com/account/api-keys.",
             )
         return CheckResult(
             False,
             "app",
-            f"Wix refused the app's credentials ({_status(error)}): check the app ID, the "
+            f"Wix refused the app's credentials ({wix_status(error)}): check the app ID, the "
             "app secret and the instance ID.",
         )
     if isinstance(error, PermissionDeniedError):
@@ -133,28 +141,28 @@ def _refused(error: WixError, *, api_key: bool, readable: bool | None) -> CheckR
             return CheckResult(
                 False,
                 "app",
-                f"The Wix app may not make download links ({_status(error)}): give it the "
+                f"The Wix app may not make download links ({wix_status(error)}): give it the "
                 "'Manage Media Manager' permission and have the site reinstall it.",
             )
         if readable or error.access_problem is AccessProblem.MISSING_PERMISSION:
             return CheckResult(
                 False,
                 "api_key",
-                f"This API key may not make download links ({_status(error)}): give it the "
+                f"This API key may not make download links ({wix_status(error)}): give it the "
                 "'Manage Media Manager' permission at https://manage.wix.com/account/api-keys.",
             )
         if error.access_problem is AccessProblem.WRONG_SITE:
             return CheckResult(
                 False,
                 "site_id",
-                f"Wix refused access to this site ID ({_status(error)}): use the ID after "
+                f"Wix refused access to this site ID ({wix_status(error)}): use the ID after "
                 "/dashboard/ in the site dashboard's address, of a site of the account that "
                 "made the key.",
             )
         return CheckResult(
             False,
             "site_id",
-            f"Wix refused access ({_status(error)}): either the site ID is not a site of the "
+            f"Wix refused access ({wix_status(error)}): either the site ID is not a site of the "
             "account that made the key, or the key lacks the 'Manage Media Manager' "
             "permission.",
         )
@@ -162,9 +170,9 @@ def _refused(error: WixError, *, api_key: bool, readable: bool | None) -> CheckR
         return CheckResult(
             False,
             "app" if not api_key else "site_id",
-            f"Wix refused ({_status(error)}): is the app installed on that site, and is the "
+            f"Wix refused ({wix_status(error)}): is the app installed on that site, and is the "
             "site ID right?",
         )
     if isinstance(error, WixAPIError):
-        return CheckResult(False, "wix", f"Wix refused the check ({_status(error)}).")
+        return CheckResult(False, "wix", f"Wix refused the check ({wix_status(error)}).")
     return CheckResult(False, "wix", "Wix's answer could not be read; try again later.")
