@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -22,6 +23,24 @@ OLD_KEY, NEW_KEY = SITE_KEYS
 # A key nobody has any more: what a row sealed with it looks like to every key list.
 LOST_KEY = new_key()
 TEAM_1, TEAM_2 = "T0AGENCY1", "T0BRAND02"
+
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``run`` bound to the test's capture and environment: ``cli(argv, env)``."""
+
+    def call(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        return run(argv, capsys, monkeypatch, env)
+
+    return call
+
+
+def sites_env(fake: FakeWix, key: str = OLD_KEY) -> dict[str, str]:
+    """The environment's site, and ``key`` (the stored sites' by default) to open the rest."""
+    return api_key_env(fake) | {"MEDIALINK_ENCRYPTION_KEY": key}
 
 
 @dataclass(frozen=True)
@@ -91,17 +110,16 @@ def connect_on_wix(
 def test_sites_lists_every_workspaces_sites_and_never_a_key(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     acme = connect_on_wix(wix, TEAM_1, "acme", domains=("www.acme.com",))
     beta = connect_on_wix(wix, TEAM_1, "beta")
     other = connect_on_wix(wix, TEAM_2, "acme", domains=("shop.brand.io",))
     store_sites(audit_database, [acme, beta, other])
     sealed = sealed_rows(audit_database)
-    env = api_key_env(wix) | {"MEDIALINK_ENCRYPTION_KEY": OLD_KEY}
+    env = sites_env(wix)
 
-    code, table, err = run(["sites"], capsys, monkeypatch, env)
+    code, table, err = cli(["sites"], env)
     assert code == 0, err
     lines = table.splitlines()
     assert lines[0].split() == ["TEAM", "NAME", "SITE", "ID", "AUTH", "DOMAINS", "DEFAULT", "IN"]
@@ -115,7 +133,7 @@ def test_sites_lists_every_workspaces_sites_and_never_a_key(
     assert rows[0][4] == "www.acme.com"
     assert rows[2][4] == "shop.brand.io"
 
-    code, out, err = run(["sites", "--json"], capsys, monkeypatch, env)
+    code, out, err = cli(["sites", "--json"], env)
     assert code == 0, err
     listed = json.loads(out)["sites"]
     assert {(row["team"], row["name"], row["site_id"]) for row in listed} == {
@@ -127,7 +145,7 @@ def test_sites_lists_every_workspaces_sites_and_never_a_key(
     for row in listed:
         assert set(row) == {"team", "name", "site_id", "auth", "domains", "default_in"}
 
-    code, only, err = run(["sites", "--team", TEAM_2, "--json"], capsys, monkeypatch, env)
+    code, only, err = cli(["sites", "--team", TEAM_2, "--json"], env)
     assert code == 0, err
     assert [(r["team"], r["name"]) for r in json.loads(only)["sites"]] == [(TEAM_2, "acme")]
 
@@ -151,22 +169,15 @@ def test_sites_lists_every_workspaces_sites_and_never_a_key(
 def test_rotate_key_keeps_every_row_readable_with_the_new_key(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     acme = connect_on_wix(wix, TEAM_1, "acme")
     beta = connect_on_wix(wix, TEAM_1, "beta")
     store_sites(audit_database, [acme, beta], key=OLD_KEY)
     before = sealed_rows(audit_database)
     file_id = wix.add_site_file(beta.site_id, kind="document", display_name="beta-plan.pdf")
-    env = api_key_env(wix)
 
-    code, out, err = run(
-        ["rotate-key"],
-        capsys,
-        monkeypatch,
-        env | {"MEDIALINK_ENCRYPTION_KEY": f"{NEW_KEY},{OLD_KEY}"},
-    )
+    code, out, err = cli(["rotate-key"], sites_env(wix, f"{NEW_KEY},{OLD_KEY}"))
     assert code == 0, err
     assert out == "re-encrypted 2 stored site credentials with the first key\n"
     after = sealed_rows(audit_database)
@@ -178,12 +189,7 @@ def test_rotate_key_keeps_every_row_readable_with_the_new_key(
         (TEAM_1, "beta"): beta.api_key,
     }
     # The old key is dropped: links are still made on the site, with its key.
-    code, out, err = run(
-        ["link", "--site", "beta", file_id, "--json"],
-        capsys,
-        monkeypatch,
-        env | {"MEDIALINK_ENCRYPTION_KEY": NEW_KEY},
-    )
+    code, out, err = cli(["link", "--site", "beta", file_id, "--json"], sites_env(wix, NEW_KEY))
     assert code == 0, err
     [made] = json.loads(out)["files"]
     assert made["site"] == "beta"
@@ -195,17 +201,16 @@ def test_rotate_key_keeps_every_row_readable_with_the_new_key(
 def test_rotate_key_exits_1_on_a_row_no_key_opens_and_keeps_it(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     readable = connect_on_wix(wix, TEAM_1, "acme")
     lost = connect_on_wix(wix, TEAM_1, "lost")
     store_sites(audit_database, [readable], key=OLD_KEY)
     store_sites(audit_database, [lost], key=LOST_KEY)
     lost_sealed = sealed_rows(audit_database)[(TEAM_1, "lost")]
-    env = api_key_env(wix) | {"MEDIALINK_ENCRYPTION_KEY": f"{NEW_KEY},{OLD_KEY}"}
+    env = sites_env(wix, f"{NEW_KEY},{OLD_KEY}")
 
-    code, out, err = run(["rotate-key"], capsys, monkeypatch, env)
+    code, out, err = cli(["rotate-key"], env)
     assert code == 1
     assert "re-encrypted 1 stored site credentials with the first key" in out
     assert "1 could not be read with any key in MEDIALINK_ENCRYPTION_KEY" in out
@@ -215,27 +220,23 @@ def test_rotate_key_exits_1_on_a_row_no_key_opens_and_keeps_it(
     assert after[(TEAM_1, "lost")] == lost_sealed  # kept as it was, for its key's return
     assert Keyring(NEW_KEY).decrypt(after[(TEAM_1, "acme")])["api_key"] == readable.api_key
     # Still listed.
-    code, out, _ = run(["sites", "--json"], capsys, monkeypatch, env)
+    code, out, _ = cli(["sites", "--json"], env)
     assert code == 0
     assert (TEAM_1, "lost") in {(r["team"], r["name"]) for r in json.loads(out)["sites"]}
 
 
-def test_rotate_key_without_a_key_says_so(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, err = run(["rotate-key"], capsys, monkeypatch)
+def test_rotate_key_without_a_key_says_so(cli: Cli) -> None:
+    code, out, err = cli(["rotate-key"])
     assert code == 2
     assert out == ""
     assert "MEDIALINK_ENCRYPTION_KEY is not set" in err
     assert "Traceback" not in err
 
 
-def test_new_key_prints_a_fresh_key_the_settings_accept(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, first, err = run(["new-key"], capsys, monkeypatch)
+def test_new_key_prints_a_fresh_key_the_settings_accept(cli: Cli) -> None:
+    code, first, err = cli(["new-key"])
     assert (code, err) == (0, "")
-    code, second, _ = run(["new-key"], capsys, monkeypatch)
+    code, second, _ = cli(["new-key"])
     assert code == 0
     keys = [first.strip(), second.strip()]
     assert keys[0] != keys[1]
@@ -252,16 +253,15 @@ def test_new_key_prints_a_fresh_key_the_settings_accept(
 def test_link_with_site_makes_the_link_on_that_site_with_its_key(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     acme = connect_on_wix(wix, TEAM_1, "acme")
     beta = connect_on_wix(wix, TEAM_1, "beta")
     store_sites(audit_database, [acme, beta])
     file_id = wix.add_site_file(acme.site_id, kind="image", display_name="acme-logo.png")
-    env = api_key_env(wix) | {"MEDIALINK_ENCRYPTION_KEY": OLD_KEY}
+    env = sites_env(wix)
 
-    code, out, err = run(["link", "--site", "acme", file_id], capsys, monkeypatch, env)
+    code, out, err = cli(["link", "--site", "acme", file_id], env)
     assert code == 0, err
     assert f"acme-logo.png ({file_id})" in out
     assert "  site: acme\n" in out
@@ -278,13 +278,12 @@ def test_link_with_site_makes_the_link_on_that_site_with_its_key(
 def test_link_with_an_unknown_site_exits_2_and_says_where_to_look(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     store_sites(audit_database, [connect_on_wix(wix, TEAM_1, "acme")])
-    env = api_key_env(wix) | {"MEDIALINK_ENCRYPTION_KEY": OLD_KEY}
+    env = sites_env(wix)
     file_id = wix.add_file(kind="image")
-    code, out, err = run(["link", "--site", "nope", file_id], capsys, monkeypatch, env)
+    code, out, err = cli(["link", "--site", "nope", file_id], env)
     assert code == 2
     assert out == ""
     assert err == (
@@ -296,16 +295,15 @@ def test_link_with_an_unknown_site_exits_2_and_says_where_to_look(
 def test_link_with_a_name_two_workspaces_use_needs_team(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     agency = connect_on_wix(wix, TEAM_1, "acme")
     brand = connect_on_wix(wix, TEAM_2, "acme")
     store_sites(audit_database, [agency, brand])
     file_id = wix.add_site_file(brand.site_id, kind="document", display_name="brand-deck.pdf")
-    env = api_key_env(wix) | {"MEDIALINK_ENCRYPTION_KEY": OLD_KEY}
+    env = sites_env(wix)
 
-    code, out, err = run(["link", "--site", "acme", file_id], capsys, monkeypatch, env)
+    code, out, err = cli(["link", "--site", "acme", file_id], env)
     assert code == 2
     assert "several workspaces have a site named acme" in err
     assert TEAM_1 in err
@@ -314,7 +312,7 @@ def test_link_with_a_name_two_workspaces_use_needs_team(
     assert wix.requests == []
 
     argv = ["link", "--site", "acme", "--team", TEAM_2, file_id, "--json"]
-    code, out, err = run(argv, capsys, monkeypatch, env)
+    code, out, err = cli(argv, env)
     assert code == 0, err
     [made] = json.loads(out)["files"]
     assert (made["site"], made["error"]) == ("acme", None)
@@ -324,7 +322,7 @@ def test_link_with_a_name_two_workspaces_use_needs_team(
 
     # A team without such a site: told which sites it has.
     argv = ["link", "--site", "acme", "--team", "T0NOBODY1", file_id]
-    code, out, err = run(argv, capsys, monkeypatch, env)
+    code, out, err = cli(argv, env)
     assert code == 2
     assert "No site named acme is connected here" in err
     assert "Traceback" not in err
@@ -333,15 +331,14 @@ def test_link_with_a_name_two_workspaces_use_needs_team(
 def test_link_with_site_but_no_encryption_key_names_the_setting(
     wix: FakeWix,  # noqa: F811
     audit_database: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
 ) -> None:
     """An operator's shell without MEDIALINK_ENCRYPTION_KEY: the stored key cannot be
     read, and the message says so, not that Wix could not be reached."""
     acme = connect_on_wix(wix, TEAM_1, "acme")
     store_sites(audit_database, [acme])
     file_id = wix.add_site_file(acme.site_id, kind="image")
-    code, out, err = run(["link", "--site", "acme", file_id], capsys, monkeypatch, api_key_env(wix))
+    code, out, err = cli(["link", "--site", "acme", file_id], api_key_env(wix))
     assert code == 2
     assert out == ""
     assert "MEDIALINK_ENCRYPTION_KEY is not set" in err
@@ -349,10 +346,7 @@ def test_link_with_site_but_no_encryption_key_names_the_setting(
     assert "WIX_API_URL" not in err
     assert wix.requests == []
     # The environment's own site needs no key.
-    code, out, err = run(
-        ["link", "--site", "default", wix.add_file(kind="image")],
-        capsys,
-        monkeypatch,
-        api_key_env(wix),
+    code, out, err = cli(
+        ["link", "--site", "default", wix.add_file(kind="image")], api_key_env(wix)
     )
     assert code == 0, err
