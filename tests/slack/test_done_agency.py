@@ -33,6 +33,7 @@ from tests.slack.conftest import (
     view_submission_payload,
     wix_url,
 )
+from tests.slack.sites_form import sites_form_values
 from tests.slack.test_e2e_sites import ADMIN_ID, connect, links_reply, status_of
 from tests.slack.test_e2e_sites import start as start_with_sites
 from tests.slack.test_e2e_workspaces import (
@@ -81,31 +82,7 @@ async def submit_sites(
     """Open the modal, fill it in as ``admin`` of ``workspace`` and submit it: the status
     line of the view it became, and that view."""
     view = await sites_modal(workspace, admin)
-    values: dict[str, dict[str, Json]] = {
-        "sites_action": {
-            "sites_action_select": {
-                "type": "static_select",
-                "selected_option": {
-                    "value": action,
-                    "text": {"type": "plain_text", "text": action},
-                },
-            }
-        }
-    }
-    for name, value in fields.items():
-        if name == "site":
-            values["sites_site"] = {
-                "sites_site_select": {"type": "static_select", "selected_option": {"value": value}}
-            }
-        elif name == "channel":
-            values["sites_channel"] = {
-                "sites_channel_select": {
-                    "type": "conversations_select",
-                    "selected_conversation": value,
-                }
-            }
-        else:
-            values[f"sites_{name}"] = {"value": {"type": "plain_text_input", "value": value}}
+    values = sites_form_values(action, **fields)
     payload = view_submission_payload(view, values, response_urls=[], user=admin)
     payload["team"] = {"id": workspace.team, "domain": workspace.team.lower()}
     payload["user"]["team_id"] = workspace.team

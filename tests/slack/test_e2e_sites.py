@@ -24,6 +24,7 @@ from tests.slack.conftest import (
     view_submission_payload,
     wix_url,
 )
+from tests.slack.sites_form import sites_form_values
 
 ADMIN_ID = "U0ADMIN01"
 
@@ -46,31 +47,7 @@ async def open_sites_modal(medialink: MediaLink) -> Json:
 
 async def submit(medialink: MediaLink, view: Json, action: str, **fields: str) -> str:
     """Fill the sites modal and submit it; the status line of the view it became."""
-    values: dict[str, dict[str, Json]] = {
-        "sites_action": {
-            "sites_action_select": {
-                "type": "static_select",
-                "selected_option": {
-                    "value": action,
-                    "text": {"type": "plain_text", "text": action},
-                },
-            }
-        }
-    }
-    for name, value in fields.items():
-        if name == "site":
-            values["sites_site"] = {
-                "sites_site_select": {"type": "static_select", "selected_option": {"value": value}}
-            }
-        elif name == "channel":
-            values["sites_channel"] = {
-                "sites_channel_select": {
-                    "type": "conversations_select",
-                    "selected_conversation": value,
-                }
-            }
-        else:
-            values[f"sites_{name}"] = {"value": {"type": "plain_text_input", "value": value}}
+    values = sites_form_values(action, **fields)
     updates = len(medialink.slack.view_updates)
     payload = view_submission_payload(view, values, response_urls=[], user=ADMIN_ID)
     response = await medialink.post(interaction_body(payload))
