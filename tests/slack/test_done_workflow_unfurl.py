@@ -23,6 +23,8 @@ from bot.audit import Entry
 from bot.slack.listeners import workflow
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack, Json
 from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, FakeWix
+from tests.slack.audit_helpers import recorded_events as audit_events
+from tests.slack.audit_helpers import started
 from tests.slack.conftest import (
     CHANNEL_ID,
     OTHER_USER_ID,
@@ -36,7 +38,7 @@ from tests.slack.conftest import (
     wix_url,
 )
 from tests.slack.test_e2e_unfurls import click_unfurl, recorded, text_of, unfurled
-from tests.slack.test_e2e_workflow import audit_events, run_step, started, step_inputs
+from tests.slack.test_e2e_workflow import run_step, step_inputs
 
 # ------------------------------------------------------------------ the workflow step
 

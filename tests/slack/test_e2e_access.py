@@ -8,16 +8,15 @@ typing the file's ID.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.audit import AuditEvent, AuditQuery
+from bot.audit import AuditEvent
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.wix import FakeWix
+from tests.slack.audit_helpers import recorded_events, started
 from tests.slack.conftest import (
     CHANNEL_ID,
     OTHER_CHANNEL_ID,
@@ -35,26 +34,9 @@ from tests.slack.conftest import (
 ADMIN_ID = "U0ADMIN01"
 
 
-async def started(make_medialink: MakeMediaLink, tmp_path: Path, **settings: Any) -> MediaLink:
-    """MediaLink with its real audit trail on a fresh SQLite file, started."""
-    medialink = await make_medialink(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}", **settings
-    )
-    assert medialink.services is not None
-    await medialink.services.audit.start()
-    return medialink
-
-
 async def refusals(medialink: MediaLink, count: int = 1) -> list[AuditEvent]:
     """The refusals the trail has written, once there are ``count`` (bounded wait)."""
-    assert medialink.services is not None
-    trail = medialink.services.audit
-    deadline = time.monotonic() + 10
-    while True:
-        found = await trail.query(AuditQuery(outcome="refused", limit=100))
-        if len(found) >= count or time.monotonic() > deadline:
-            return list(found)
-        await asyncio.sleep(0.05)
+    return await recorded_events(medialink, count, outcome="refused")
 
 
 async def refused_command(medialink: MediaLink, text: str, **kwargs: Any) -> str:

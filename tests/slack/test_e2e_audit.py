@@ -4,9 +4,7 @@ with who, where and until when, and never a URL."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,33 +13,14 @@ from bot.audit.store import SqlAuditTrail
 from bot.cli import main
 from tests.fakes.slack import TEAM_ID
 from tests.fakes.wix import FakeWix
+from tests.slack.audit_helpers import recorded_events as events
+from tests.slack.audit_helpers import started
 from tests.slack.conftest import (
     CHANNEL_ID,
     USER_ID,
     MakeMediaLink,
-    MediaLink,
     wix_url,
 )
-
-
-async def started(make_medialink: MakeMediaLink, tmp_path: Path, **settings: Any) -> MediaLink:
-    medialink = await make_medialink(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}", **settings
-    )
-    assert medialink.services is not None
-    await medialink.services.audit.start()
-    return medialink
-
-
-async def events(medialink: MediaLink, count: int, **query: Any) -> list[AuditEvent]:
-    """The trail's events once there are ``count`` of them (a bounded wait)."""
-    assert medialink.services is not None
-    deadline = time.monotonic() + 10
-    while True:
-        found = list(await medialink.services.audit.query(AuditQuery(limit=100, **query)))
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.05)
 
 
 async def test_a_command_records_one_link_per_file_with_who_where_and_until_when(

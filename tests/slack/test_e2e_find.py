@@ -7,16 +7,14 @@ the usual refusal, and what was searched kept out of the logs and the audit trai
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 from datetime import timedelta
 from typing import Any
 
-from bot.audit import AuditEvent, AuditQuery
 from bot.slack.button_state import decode_state
 from tests.fakes.slack import Json, Message
 from tests.fakes.wix import FakeWix
+from tests.slack.audit_helpers import recorded_events as recorded
 from tests.slack.conftest import (
     OTHER_USER_ID,
     USER_ID,
@@ -80,16 +78,6 @@ async def click_with_ticks(
     return await medialink._send(
         interaction_body(payload), response_url=response_url, trigger_id=trigger_id
     )
-
-
-async def recorded(medialink: MediaLink, count: int, **query: Any) -> list[AuditEvent]:
-    assert medialink.services is not None
-    deadline = time.monotonic() + 10
-    while True:
-        found = list(await medialink.services.audit.query(AuditQuery(limit=100, **query)))
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.05)
 
 
 async def test_a_search_lists_the_best_matches_with_what_people_need(

@@ -6,7 +6,6 @@ click on an unfurl (``container.type: message_attachment``, ``app_unfurl``, no
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import time
@@ -14,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from bot.audit import AuditEvent, AuditQuery, Entry
+from bot.audit import AuditEvent, Entry
 from bot.slack.listeners.unfurls import MAX_UNFURL_LINKS
 from bot.slack.surfaces import UNFURL_ACTION
 from tests.fakes.slack import APP_ID, TEAM_DOMAIN, TEAM_ID, FakeSlack, Json, Unfurl
 from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, GET_FILES, FakeWix
+from tests.slack.audit_helpers import recorded_events
 from tests.slack.conftest import (
     CHANNEL_ID,
     OTHER_CHANNEL_ID,
@@ -138,13 +138,7 @@ async def click_unfurl(
 
 async def recorded(medialink: MediaLink, outcome: str, count: int = 1) -> list[AuditEvent]:
     """The events the trail has written with ``outcome``, once there are ``count``."""
-    assert medialink.services is not None
-    deadline = time.monotonic() + 10
-    while True:
-        found = await medialink.services.audit.query(AuditQuery(outcome=outcome, limit=100))
-        if len(found) >= count or time.monotonic() > deadline:
-            return list(found)
-        await asyncio.sleep(0.05)
+    return await recorded_events(medialink, count, outcome=outcome)
 
 
 # ------------------------------------------------------------------ off by default

@@ -5,7 +5,6 @@ checked against manifest.yaml's definition) or ``functions.completeError``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 import httpx
 import yaml
 
-from bot.audit import AuditEvent, AuditQuery
 from bot.dispatch import Dispatcher
 from bot.slack.listeners import workflow
 from bot.slack.surfaces import WORKFLOW_STEP
@@ -27,6 +25,8 @@ from tests.fakes.slack import (
     user_context,
 )
 from tests.fakes.wix import GENERATE_FILE_DOWNLOAD_URL, FakeWix
+from tests.slack.audit_helpers import recorded_events as audit_events
+from tests.slack.audit_helpers import started
 from tests.slack.conftest import (
     OTHER_USER_ID,
     REPO_ROOT,
@@ -73,26 +73,6 @@ async def run_step(
 def step_inputs(text: str, *, user: str = USER_ID, **more: str) -> Json:
     """The step's inputs as Slack sends them: the person as a user_context."""
     return {workflow.INPUT_TEXT: text, workflow.INPUT_USER: user_context(user), **more}
-
-
-async def started(make_medialink: MakeMediaLink, tmp_path: Path, **settings: Any) -> MediaLink:
-    medialink = await make_medialink(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}", **settings
-    )
-    assert medialink.services is not None
-    await medialink.services.audit.start()
-    return medialink
-
-
-async def audit_events(medialink: MediaLink, count: int, **query: Any) -> list[AuditEvent]:
-    """The trail's events once there are ``count`` of them (a bounded wait)."""
-    assert medialink.services is not None
-    deadline = time.monotonic() + 10
-    while True:
-        found = list(await medialink.services.audit.query(AuditQuery(limit=100, **query)))
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.05)
 
 
 async def failed_with(fake_slack: FakeSlack, execution: FunctionExecution) -> str:
