@@ -44,7 +44,6 @@ from bot.slack.find_options import parse_find_text
 from bot.slack.find_state import FindState, decode_find_state
 from bot.slack.listeners import (
     SlackDeps,
-    ack_with,
     answer_privately,
     button_site_links,
     checked_options,
@@ -97,19 +96,22 @@ async def find_command(
     context: AsyncBoltContext,
 ) -> None:
     """``/medialink find …``; the access middleware has already let the person in."""
+    # Acked before the text is read, like /medialink itself: in a burst every ack waits
+    # for the work done before all the others' acks.
+    await ack()
     deps = deps_of(context)
     user_id = user_id_of(command)
     request = parse_find_text(str(command.get("text") or ""))
     if request.wants_help:
-        await ack_with(ack, render_notice(FIND_USAGE))
+        await answer_privately([render_notice(FIND_USAGE)], command, respond, client)
         return
     options, problems = typed_options(deps, request.options, request.problems)
     if request.private is True and not deps.policy.may_link_private(user_id):
         problems.append(PRIVATE_SEARCH_REFUSED)
     if problems:
-        await ack_with(ack, render_notice(find_problems(problems)))
+        notice = render_notice(find_problems(problems))
+        await answer_privately([notice], command, respond, client)
         return
-    await ack()
 
     search = FindState.for_search(
         user_id,
