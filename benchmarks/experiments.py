@@ -15,15 +15,18 @@ numbers are in the README.
   (``CALM`` set to 0).
 - ``no-gc-freeze``: start-up objects stay in the cycle collector's scans
   (``bot.run.freeze_start_up_objects`` is not called; see ``benchmarks/serve.py``).
+- ``no-collector-hold``: the cycle collector runs whenever it is due, acks pending or
+  not (``bot.dispatch.CollectorHold`` off).
 """
 
 from __future__ import annotations
 
-EXPERIMENTS = ("no-give-way", "no-calm", "no-gc-freeze")
+EXPERIMENTS = ("no-give-way", "no-calm", "no-gc-freeze", "no-collector-hold")
 
 
 def apply(name: str) -> None:
     """Check a variant's name; ``benchmarks/serve.py`` applies it where it builds the app
-    (the dispatcher's ``give_way_limit`` and ``calm``, and the start-up freeze)."""
+    (the dispatcher's ``give_way_limit``, ``calm`` and collector hold, and the start-up
+    freeze)."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}")

@@ -101,6 +101,7 @@ async def serve_medialink(
         dispatcher = Dispatcher(
             give_way_limit=0.0 if "no-give-way" in experiments else GIVE_WAY_LIMIT,
             calm=0.0 if "no-calm" in experiments else CALM,
+            hold_collector="no-collector-hold" not in experiments,
         )
         app = build_app(settings, services, dispatcher)
         if "no-gc-freeze" not in experiments:

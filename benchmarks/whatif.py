@@ -23,6 +23,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "as is": (),
     "- calm (give way to pending acks only)": ("no-calm",),
     "- give way (work starts at its own ack)": ("no-give-way",),
+    "- collector hold (collections during a burst's acks)": ("no-collector-hold",),
 }
 
 

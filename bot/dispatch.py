@@ -10,6 +10,8 @@ its ack has gone back to Slack). It owns everything that outlives one request's 
   the ack when the wrapper returns, with no polling);
 - work after an ack giving way to acks still pending (``PendingAcks``), so a burst is
   acked before any listener's Wix calls and rendering take the event loop;
+- Python's cycle collector held off while a burst's acks are pending (``CollectorHold``),
+  so no collection pauses the loop between a request and its ack;
 - a cap on work in flight; beyond it a request is turned away with a clear message;
 - the one HTTP session every response_url post goes through;
 - apologies to the person when a verified request fails;
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import gc
 import logging
 import math
 import time
@@ -54,6 +57,55 @@ MAX_RUNNING = 500
 WEBHOOK_TIMEOUT = 30.0  # seconds, as slack_sdk's webhook client
 
 
+class CollectorHold:
+    """Python's automatic cycle collection, held off while acks are pending.
+
+    In a burst every request's ack waits for the work before all the others' acks, and
+    the objects of all those requests are alive at once, so each automatic collection
+    then (one every 700 allocations) walks them all and pauses the whole burst. Held,
+    the collector runs once the acks are out; refcounting still frees everything that
+    is not a cycle at once. The hold is bounded (``limit``), so under a stream of
+    requests with no calm between them at least one collection runs per ``limit``
+    seconds.
+
+    The collector's switch is the process's, so its state is kept once per process: a
+    hold whose loop stopped before it could release (a test's) is taken over by the
+    next, and a collector disabled by anyone else is left alone.
+    """
+
+    # The hold that disabled the collector, if one did; None when it is enabled, or
+    # disabled by someone else.
+    _holder: CollectorHold | None = None
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._bound: asyncio.TimerHandle | None = None
+
+    @property
+    def held(self) -> bool:
+        return CollectorHold._holder is self
+
+    def hold(self) -> None:
+        """Disable automatic collection until ``release()``, at most ``limit`` seconds."""
+        if self.held:
+            return
+        if gc.isenabled():
+            gc.disable()
+        elif CollectorHold._holder is None:
+            return  # disabled on purpose by someone else: theirs to enable
+        CollectorHold._holder = self
+        self._bound = asyncio.get_running_loop().call_later(self.limit, self.release)
+
+    def release(self) -> None:
+        """Enable automatic collection again (it runs at the next allocation, if due)."""
+        if self._bound is not None:
+            self._bound.cancel()
+            self._bound = None
+        if self.held:
+            CollectorHold._holder = None
+            gc.enable()
+
+
 class PendingAcks:
     """The requests the HTTP server is answering: verified, their ack not yet returned.
 
@@ -63,10 +115,14 @@ class PendingAcks:
     work also waits until none has arrived for ``calm`` seconds. The wait is bounded,
     so a stream of requests cannot starve the work. All waiters share one gate and one
     timer (waking each waiter separately cost more than the acks themselves).
+
+    While requests are pending, and until the same calm, the cycle collector is held
+    off (``collector``, at most ``GIVE_WAY_LIMIT``); None leaves it alone.
     """
 
-    def __init__(self, calm: float = CALM) -> None:
+    def __init__(self, calm: float = CALM, collector: CollectorHold | None = None) -> None:
         self.calm = calm
+        self.collector = collector
         self._count = 0
         self._last_arrival = -math.inf
         self._gate: asyncio.Future[None] | None = None
@@ -81,6 +137,8 @@ class PendingAcks:
         """Count a request as pending while the server answers it."""
         self._count += 1
         self._last_arrival = time.monotonic()
+        if self.collector is not None:
+            self.collector.hold()
         try:
             yield
         finally:
@@ -99,7 +157,14 @@ class PendingAcks:
             self._check_soon()
         await asyncio.shield(gate)  # a waiter cancelled (say, at shutdown) leaves it be
 
+    def _waiting(self) -> bool:
+        """Whether anything waits for the calm: work at the gate, or the collector."""
+        gate_shut = self._gate is not None and not self._gate.done()
+        return gate_shut or (self.collector is not None and self.collector.held)
+
     def _open(self) -> None:
+        if self.collector is not None:
+            self.collector.release()
         if self._gate is not None and not self._gate.done():
             self._gate.set_result(None)
         for handle in (self._check, self._bound):
@@ -108,7 +173,7 @@ class PendingAcks:
         self._check = self._bound = None
 
     def _check_soon(self, delay: float = 0.0, turns: int = 2) -> None:
-        if self._gate is None or self._gate.done():
+        if not self._waiting():
             return
         if self._check is not None:
             self._check.cancel()
@@ -117,7 +182,7 @@ class PendingAcks:
 
     def _open_if_calm(self, turns: int) -> None:
         self._check = None
-        if self._gate is None or self._gate.done() or self._count:
+        if not self._waiting() or self._count:
             return  # the last pending ack checks again
         since = time.monotonic() - self._last_arrival
         if since < self.calm:
@@ -208,10 +273,12 @@ class Dispatcher:
         max_running: int = MAX_RUNNING,
         busy_text: str = BUSY,
         metrics: Metrics | None = None,
+        hold_collector: bool = True,
     ) -> None:
         # The app's metrics (a registry of its own): the server exports them.
         self.metrics = metrics if metrics is not None else Metrics()
-        self.pending = PendingAcks(calm)
+        self.collector = CollectorHold(give_way_limit) if hold_collector else None
+        self.pending = PendingAcks(calm, self.collector)
         self.busy_text = busy_text
         self.give_way_limit = give_way_limit
         self.max_running = max_running
@@ -434,6 +501,8 @@ class Dispatcher:
             await asyncio.gather(*unfinished, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+        if self.collector is not None:
+            self.collector.release()
         return len(unfinished)
 
 

@@ -1,4 +1,5 @@
 import asyncio
+import gc
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit.store import SqlAuditTrail
-from bot.dispatch import Arrival, Dispatcher, ListenerAck, PendingAcks
+from bot.dispatch import Arrival, CollectorHold, Dispatcher, ListenerAck, PendingAcks
 from bot.slack.listeners import SlackDeps
 from bot.slack.middleware import RequestContext
 from bot.slack.respond import SessionRespond
@@ -91,6 +92,49 @@ async def test_giving_way_is_bounded() -> None:
     pending = PendingAcks()
     with pending.answering():  # a request that never finishes
         await asyncio.wait_for(pending.drained(0.05), 1)
+
+
+async def test_the_collector_waits_for_the_calm_after_the_acks() -> None:
+    pending = PendingAcks(calm=0.01, collector=CollectorHold(5.0))
+    assert gc.isenabled()
+    with pending.answering():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # a request of the same burst may still be on its way
+    await asyncio.sleep(0.1)
+    assert gc.isenabled()
+
+
+async def test_holding_the_collector_is_bounded() -> None:
+    pending = PendingAcks(collector=CollectorHold(0.05))
+    with pending.answering():  # a request that never finishes
+        assert not gc.isenabled()
+        await asyncio.sleep(0.2)
+        assert gc.isenabled()
+
+
+async def test_a_collector_disabled_by_someone_else_stays_disabled() -> None:
+    gc.disable()
+    try:
+        pending = PendingAcks(calm=0.0, collector=CollectorHold(5.0))
+        with pending.answering():
+            pass
+        await asyncio.sleep(0.05)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_a_hold_left_by_a_stopped_loop_is_taken_over_by_the_next() -> None:
+    stale = CollectorHold(60.0)
+    stale.hold()  # its loop ends (a test's, say) before it releases
+    assert not gc.isenabled()
+    pending = PendingAcks(calm=0.0, collector=CollectorHold(5.0))
+    with pending.answering():
+        pass
+    await asyncio.sleep(0.05)
+    assert gc.isenabled()
+    stale.release()  # no longer the holder: changes nothing
+    assert gc.isenabled()
 
 
 async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> None:

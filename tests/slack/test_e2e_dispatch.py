@@ -3,6 +3,8 @@ a cap, and payloads that name no user are refused loudly."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 from typing import Any
 
@@ -150,3 +152,31 @@ async def test_a_button_over_the_quota_says_so_under_the_reply_and_keeps_it(
     await medialink.settle()
     assert len(generate_bodies(fake_wix)) == calls_before
     assert not medialink.slack.message(reply.id).deleted  # the links are still there
+
+
+async def test_no_cycle_collection_pauses_a_burst_before_its_acks(
+    make_medialink: MakeMediaLink, fake_wix: FakeWix
+) -> None:
+    # A generous bound: the hold ends at the burst's calm, not at its limit.
+    dispatcher = Dispatcher(give_way_limit=10.0)
+    medialink = await make_medialink(dispatcher=dispatcher)
+    pending_at_collections: list[int] = []
+
+    def collection(phase: str, _: dict[str, int]) -> None:
+        if phase == "start":
+            pending_at_collections.append(len(dispatcher.pending))
+
+    urls = [wix_url(fake_wix.add_file()) for _ in range(50)]
+    gc.callbacks.append(collection)
+    try:
+        burst = await asyncio.gather(*(medialink.command(url) for url in urls))
+        assert [sent.response.status_code for sent in burst] == [200] * 50
+        for sent in burst:
+            assert (await medialink.reply(sent)).button_urls()
+    finally:
+        gc.callbacks.remove(collection)
+    # Collections ran (the replies allocate plenty), but none while an ack was pending …
+    assert pending_at_collections
+    assert max(pending_at_collections) == 0
+    # … and once the burst is answered the collector is back on.
+    assert gc.isenabled()
