@@ -761,7 +761,7 @@ def _sites_store(settings: Settings) -> tuple[SiteStore, SqlAuditTrail]:
 
 async def _sites_rows(settings: Settings, team: str | None) -> list[dict[str, Any]]:
     from bot.config import SettingsError  # noqa: PLC0415
-    from bot.services import wix_site  # noqa: PLC0415
+    from bot.services import env_visible, wix_site  # noqa: PLC0415
     from bot.sites.model import ENV_SITE_NAME  # noqa: PLC0415
 
     store, audit = _sites_store(settings)
@@ -775,19 +775,26 @@ async def _sites_rows(settings: Settings, team: str | None) -> list[dict[str, An
         env_site = wix_site(settings)
     except SettingsError:
         env_site = None
-    tenants = sorted(set(snap.sites) | set(snap.domains) | set(snap.channels))
-    if env_site is not None and team is None:
+    tenants = set(snap.sites) | set(snap.domains) | set(snap.channels)
+    # Who the environment's site serves (bot.services.env_visible): with one workspace,
+    # every tenant ("*"); with Slack OAuth, only those in MEDIALINK_ALLOWED_TEAMS.
+    oauth = settings.oauth_enabled
+    serves = env_visible(settings)
+    if env_site is not None and oauth:
+        tenants |= settings.medialink_allowed_teams
+    if env_site is not None and not oauth and team is None:
         rows.append(
             {"team": "*", "name": ENV_SITE_NAME, "site_id": env_site, "auth": "environment",
              "domains": [], "default_in": []}
         )  # fmt: skip
-    for tenant in tenants:
+    for tenant in sorted(tenants):
         if team is not None and tenant != team:
             continue
         domains = snap.domains.get(tenant, {})
         channels = snap.channels.get(tenant, {})
         names = sorted(snap.sites.get(tenant, {}))
-        if ENV_SITE_NAME in set(domains.values()) | set(channels.values()):
+        owned = ENV_SITE_NAME in set(domains.values()) | set(channels.values())
+        if owned or (env_site is not None and oauth and serves(tenant)):
             names.insert(0, ENV_SITE_NAME)
         for name in names:
             record = snap.sites.get(tenant, {}).get(name)

@@ -163,6 +163,37 @@ def test_sites_lists_every_workspaces_sites_and_never_a_key(
     assert "gAAAAA" not in shown  # the start of every Fernet token
 
 
+def test_sites_in_oauth_mode_lists_the_environments_site_only_where_it_serves(
+    wix: FakeWix,  # noqa: F811
+    audit_database: str,
+    cli: Cli,
+) -> None:
+    # With Slack OAuth the environment's site serves only MEDIALINK_ALLOWED_TEAMS, so the
+    # listing names those workspaces, never "*" (every workspace).
+    acme = connect_on_wix(wix, TEAM_2, "acme")
+    store_sites(audit_database, [acme])
+    env = sites_env(wix) | {
+        "SLACK_CLIENT_ID": "1234.5678",
+        "SLACK_CLIENT_SECRET": "client-secret",
+        "SLACK_STATE_SECRET": "state-secret-" + "0" * 32,
+        "MEDIALINK_ALLOWED_TEAMS": TEAM_1,
+    }
+
+    code, out, err = cli(["sites", "--json"], env)
+    assert code == 0, err
+    assert [(r["team"], r["name"], r["site_id"]) for r in json.loads(out)["sites"]] == [
+        (TEAM_1, "default", FakeWix.SITE_ID),
+        (TEAM_2, "acme", acme.site_id),
+    ]
+    code, out, err = cli(["sites", "--team", TEAM_2, "--json"], env)
+    assert code == 0, err
+    assert [(r["team"], r["name"]) for r in json.loads(out)["sites"]] == [(TEAM_2, "acme")]
+
+    code, out, err = cli(["sites", "--json"], env | {"MEDIALINK_ALLOWED_TEAMS": ""})
+    assert code == 0, err
+    assert [(r["team"], r["name"]) for r in json.loads(out)["sites"]] == [(TEAM_2, "acme")]
+
+
 # ------------------------------------------------------------------ rotate-key, new-key
 
 
