@@ -13,7 +13,8 @@ its ack has gone back to Slack). It owns everything that outlives one request's 
 - Python's cycle collector held off while a burst's acks are pending (``CollectorHold``),
   so no collection pauses the loop between a request and its ack;
 - a cap on work in flight; beyond it a request is turned away with a clear message;
-- the one HTTP session every response_url post goes through;
+- the one HTTP session every response_url post goes through, and the one every Slack
+  Web API call goes through (``web_api_session``);
 - apologies to the person when a verified request fails;
 - stopping: replies already acked, apologies included, get a grace period to finish.
 
@@ -44,6 +45,7 @@ from bot.metrics import BUSY as BUSY_REASON
 from bot.metrics import EntryPoint, Metrics, RequestOutcome, Work, entry_of_body
 from bot.slack.messages import BUSY
 from bot.slack.respond import SessionRespond
+from bot.slack.web_api import WEB_API_TIMEOUT
 
 logger = logging.getLogger("bot.slack")
 
@@ -285,6 +287,7 @@ class Dispatcher:
         self._running: set[asyncio.Task[None]] = set()  # listener work after its ack
         self._apologies: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self._web_api: aiohttp.ClientSession | None = None
         self._arrival: contextvars.ContextVar[Arrival | None] = contextvars.ContextVar(
             "medialink_arrival", default=None
         )
@@ -450,6 +453,17 @@ class Dispatcher:
             self._session = aiohttp.ClientSession(timeout=timeout)
         return self._session
 
+    def web_api_session(self) -> aiohttp.ClientSession:
+        """The one HTTP session the Slack Web API clients share: a pool of keep-alive
+        connections. Without one the SDK opens a session, a connection and a TLS
+        handshake for every call and closes them after (docs/slack.md, Bolt's client).
+        Made on first use, inside the running loop; closed by ``finish``. Its timeout is
+        each call's deadline: the SDK applies its own only to the sessions it makes."""
+        if self._web_api is None or self._web_api.closed:
+            timeout = aiohttp.ClientTimeout(total=WEB_API_TIMEOUT)
+            self._web_api = aiohttp.ClientSession(timeout=timeout)
+        return self._web_api
+
     def apologise(self, response_url: str, text: str) -> None:
         """Tell the person, in the background, that their request failed.
 
@@ -499,8 +513,9 @@ class Dispatcher:
             task.cancel()
         if unfinished:
             await asyncio.gather(*unfinished, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._web_api):
+            if session is not None:
+                await session.close()
         if self.collector is not None:
             self.collector.release()
         return len(unfinished)

@@ -3,8 +3,9 @@
 Bolt's async global middleware runs before the listener and cannot wrap it (its
 ``next()`` only marks the chain as continuing), so this is where a request is named
 for the logs, and where listeners get MediaLink's ``ack()`` (the dispatcher's, which
-answers Slack at once) and ``respond()`` (over the dispatcher's shared session), and
-the dependencies they need (``SlackDeps``).
+answers Slack at once), ``respond()`` (over the dispatcher's shared session), a Web API
+client on the dispatcher's other shared session, and the dependencies they need
+(``SlackDeps``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from slack_bolt.response import BoltResponse
 from bot.logs import request_id_var
 
 if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
     from bot.dispatch import Dispatcher
     from bot.slack.listeners import SlackDeps
 
@@ -91,9 +94,13 @@ class RequestContext(AsyncMiddleware):
     function middleware has its arguments built for every request, on the way to the ack.
     """
 
-    def __init__(self, dispatcher: Dispatcher, deps: SlackDeps) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, deps: SlackDeps, web_client: AsyncWebClient | None = None
+    ) -> None:
         self.dispatcher = dispatcher
         self.deps = deps
+        # The app's own client (Bolt copies its session into every request's client).
+        self.web_client = web_client
 
     async def async_process(
         self,
@@ -113,6 +120,13 @@ class RequestContext(AsyncMiddleware):
         current_request.set(info)
         request_id_var.set(info.request_id)  # on every log line, ack to last reply
         context[DEPS_KEY] = self.deps
+        client = context.client
+        if client is not None and client.session is None:
+            # The first request, or one whose client Bolt made before the app's had it:
+            # Web API calls share the dispatcher's session from now on.
+            client.session = self.dispatcher.web_api_session()
+            if self.web_client is not None and self.web_client.session is None:
+                self.web_client.session = client.session
         context["ack"] = self.dispatcher.new_ack(
             req, lambda: logger.info("acked %s", info.describe())
         )

@@ -754,6 +754,9 @@ class ApiCall:
     content_type: str
     status: int
     response: Json
+    # The client's end of the TCP connection the call came over ("host:port"): calls
+    # that share one came over the same keep-alive connection.
+    connection: str = ""
 
     @property
     def ok(self) -> bool:
@@ -1366,7 +1369,9 @@ class FakeSlack:
         if method == "oauth.v2.access" and problem is None:
             response = self._oauth_v2_access(request, args)
             with self._lock:
-                self._calls.append(ApiCall(method, args, None, content_type, 200, response))
+                self._calls.append(
+                    ApiCall(method, args, None, content_type, 200, response, _peer(request))
+                )
             return web.json_response(response)
         token = self._token(request, args)
         status, response = 200, {"ok": False, "error": problem}
@@ -1379,7 +1384,9 @@ class FakeSlack:
             finally:
                 self._serving = None
         with self._lock:
-            self._calls.append(ApiCall(method, args, token, content_type, status, response))
+            self._calls.append(
+                ApiCall(method, args, token, content_type, status, response, _peer(request))
+            )
         return web.json_response(response, status=status, headers=headers)
 
     async def _read_args(self, request: web.Request) -> tuple[Json, str | None]:
@@ -2387,3 +2394,9 @@ def _lifecycle_event(
         ],
         "is_ext_shared_channel": False,
     }
+
+
+def _peer(request: web.Request) -> str:
+    """The client's address and port for ``request``'s connection."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""

@@ -180,3 +180,18 @@ async def test_no_cycle_collection_pauses_a_burst_before_its_acks(
     assert max(pending_at_collections) == 0
     # … and once the burst is answered the collector is back on.
     assert gc.isenabled()
+
+
+async def test_web_api_calls_share_keep_alive_connections(
+    medialink: MediaLink, fake_wix: FakeWix
+) -> None:
+    # Three members new to the directory: each one's first command asks users.info
+    # before its ack. Without a shared session the SDK opened a connection per call.
+    members = ("U0ALICE01", "U0BOBBY02", "U0CAROL03")
+    for member in members:
+        sent = await medialink.command(wix_url(fake_wix.add_file()), user=member)
+        assert (await medialink.reply(sent)).button_urls()
+    lookups = [call for call in medialink.slack.calls if call.method == "users.info"]
+    assert sorted(call.args["user"] for call in lookups) == sorted(members)
+    assert all(call.connection for call in lookups)
+    assert len({call.connection for call in lookups}) == 1
