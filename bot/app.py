@@ -111,6 +111,7 @@ def build_app(settings: Settings, services: Services, dispatcher: Dispatcher) ->
     dispatcher.metrics.watch(services.links, audit)
     if isinstance(audit, SqlAuditTrail):
         audit.give_way = dispatcher.calm  # its writes wait for a burst's acks to be out
+    workspaces.policies.give_way = dispatcher.calm  # and so do settings read ahead
     app.use(RequestContext(dispatcher, deps, client))
     app.use(TenantScope(workspaces, policy, directory))
     app.use(AccessControl(gate, dispatcher, audit))

@@ -143,6 +143,10 @@ class PolicyStore:
         self._clock = clock
         self._known: OrderedDict[str, _Known] = OrderedDict()
         self._reading: dict[str, asyncio.Task[WorkspacePolicy | None]] = {}
+        # Awaited before a background read (``Dispatcher.calm``, set by ``build_app``): the
+        # request that starts one is the first of a burst as often as not, and the read
+        # must not share the loop with that burst's acks.
+        self.give_way: Callable[[], Awaitable[None]] | None = None
 
     def cached(self, tenant: str) -> tuple[bool, WorkspacePolicy | None]:
         """(fresh, policy): whether the cache answers now, and what it holds."""
@@ -160,7 +164,7 @@ class PolicyStore:
             if known is not None and self._clock() - known.read_at >= self.ttl / 2:
                 # Read again in the background while the entry is still fresh, so that
                 # with steady traffic no request (and no ack) ever waits for the database.
-                self._reading_task(tenant).add_done_callback(_quietly)
+                self._reading_task(tenant, background=True).add_done_callback(_quietly)
             return policy
         reading = self._reading_task(tenant)
         try:
@@ -176,16 +180,24 @@ class PolicyStore:
                 return known.policy
             raise SettingsUnavailable from None
 
-    def _reading_task(self, tenant: str) -> asyncio.Task[WorkspacePolicy | None]:
-        """The tenant's read under way, or a new one (one at a time per tenant)."""
+    def _reading_task(
+        self, tenant: str, *, background: bool = False
+    ) -> asyncio.Task[WorkspacePolicy | None]:
+        """The tenant's read under way, or a new one (one at a time per tenant); a
+        ``background`` one first gives way to pending acks."""
         reading = self._reading.get(tenant)
         if reading is None:
-            reading = asyncio.create_task(self._read(tenant))
+            read = self._read(tenant, give_way=self.give_way if background else None)
+            reading = asyncio.create_task(read)
             self._reading[tenant] = reading
             reading.add_done_callback(lambda _: self._reading.pop(tenant, None))
         return reading
 
-    async def _read(self, tenant: str) -> WorkspacePolicy | None:
+    async def _read(
+        self, tenant: str, *, give_way: Callable[[], Awaitable[None]] | None = None
+    ) -> WorkspacePolicy | None:
+        if give_way is not None:
+            await give_way()  # bounded: the dispatcher's calm waits 250 ms at most
         if self._ready is not None:
             await self._ready()  # done at start by `serve`; bounded by its own deadline
         async with asyncio.timeout(self.timeout):

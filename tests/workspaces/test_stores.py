@@ -159,3 +159,32 @@ async def test_settings_are_read_again_in_the_background_before_they_expire(
     now[0] = 10.0  # the background read (at 6) reset the clock: no read needed yet
     assert await here.get("T1") is changed
     assert not here._reading
+
+
+async def test_a_read_ahead_waits_for_the_burst_that_started_it(trail: SqlAuditTrail) -> None:
+    """The request past half an entry's life is often the first of a burst: the read it
+    starts gives way (the dispatcher's calm) before it touches the database."""
+    now = [0.0]
+    here = PolicyStore(trail.engine, ttl=10.0, clock=lambda: now[0])
+    there = PolicyStore(trail.engine)
+    await there.save("T1", WorkspacePolicy(private_files="nobody"), by="U1")
+    seen = await here.get("T1")
+    calm = asyncio.Event()
+    gave_way: list[bool] = []
+
+    async def burst_acked() -> None:
+        gave_way.append(True)
+        await calm.wait()
+
+    here.give_way = burst_acked
+    await there.save("T1", WorkspacePolicy(private_files="everyone"), by="U1")
+    now[0] = 6.0
+    assert await here.get("T1") is seen  # answered from the cache, a read ahead begun
+    await asyncio.sleep(0.05)
+    assert gave_way == [True]
+    assert await here.get("T1") is seen  # the database not read yet: the burst goes on
+    calm.set()
+    await asyncio.gather(*here._reading.values())
+    changed = await here.get("T1")
+    assert changed is not None
+    assert changed.private_files == "everyone"
