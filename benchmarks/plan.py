@@ -87,7 +87,7 @@ class Plan:
 FULL = Plan(
     name="full",
     runs=3,
-    ack_rounds={1: 10, 10: 4, 50: 2, 200: 1},
+    ack_rounds={1: 10, 10: 4, 50: 2, 200: 3},
     skip_by_default=("whatif",),  # --with-whatif, or --only whatif
 )
 
