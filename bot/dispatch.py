@@ -449,8 +449,7 @@ class Dispatcher:
     def _webhook_session(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running loop; closed by ``finish``.
         if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT)
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            self._session = _shared_session(WEBHOOK_TIMEOUT)
         return self._session
 
     def web_api_session(self) -> aiohttp.ClientSession:
@@ -460,8 +459,7 @@ class Dispatcher:
         Made on first use, inside the running loop; closed by ``finish``. Its timeout is
         each call's deadline: the SDK applies its own only to the sessions it makes."""
         if self._web_api is None or self._web_api.closed:
-            timeout = aiohttp.ClientTimeout(total=WEB_API_TIMEOUT)
-            self._web_api = aiohttp.ClientSession(timeout=timeout)
+            self._web_api = _shared_session(WEB_API_TIMEOUT)
         return self._web_api
 
     def apologise(self, response_url: str, text: str) -> None:
@@ -519,6 +517,15 @@ class Dispatcher:
         if self.collector is not None:
             self.collector.release()
         return len(unfinished)
+
+
+def _shared_session(deadline: float) -> aiohttp.ClientSession:
+    """A session everyone's requests go through: each request within ``deadline``
+    seconds, and no cookie kept, so nothing one answer sets rides along with the next
+    request, whoever and whichever workspace that is for."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=deadline), cookie_jar=aiohttp.DummyCookieJar()
+    )
 
 
 def _report_unclaimed(task: asyncio.Task[None]) -> None:

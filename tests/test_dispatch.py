@@ -1,15 +1,17 @@
 import asyncio
 import gc
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from yarl import URL
 
 from bot.audit.store import SqlAuditTrail
 from bot.dispatch import Arrival, CollectorHold, Dispatcher, ListenerAck, PendingAcks
@@ -140,6 +142,22 @@ async def test_a_hold_left_by_a_stopped_loop_is_taken_over_by_the_next() -> None
     assert gc.isenabled()
 
 
+async def test_the_shared_sessions_keep_no_cookie_from_one_answer_for_the_next() -> None:
+    # Everyone's Web API calls and response_url posts share these sessions: a cookie an
+    # answer set must not ride along with someone else's next request. (The fakes run
+    # on 127.0.0.1, whose cookies aiohttp never keeps, so this is checked on the jar.)
+    dispatcher = Dispatcher()
+    try:
+        for session in (dispatcher.web_api_session(), dispatcher._webhook_session()):
+            session.cookie_jar.update_cookies(
+                {"visitor": "someone-else"}, URL("https://slack.com/api/users.info")
+            )
+            assert len(session.cookie_jar) == 0
+            assert session.timeout.total is not None  # every request has a deadline
+    finally:
+        await dispatcher.finish(0.0)
+
+
 async def test_respond_posts_through_the_shared_session_and_leaves_it_open() -> None:
     with FakeSlack() as slack:
         first = slack.new_response_url(channel="C0GENERAL", user="U0ALICE01")
@@ -187,7 +205,27 @@ class Probe:
             return await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
 
 
-def probe(
+MakeProbe = Callable[..., Probe]
+
+
+@pytest.fixture
+async def probe() -> AsyncIterator[MakeProbe]:
+    """``probe(slack, listener, wrap=True)``; each probe's dispatcher is finished after
+    the test, closing the sessions its requests opened."""
+    made: list[Probe] = []
+
+    def make(
+        slack: FakeSlack, listener: Callable[..., Awaitable[None]], *, wrap: bool = True
+    ) -> Probe:
+        made.append(new_probe(slack, listener, wrap=wrap))
+        return made[-1]
+
+    yield make
+    for each in made:
+        await each.dispatcher.finish(1.0)
+
+
+def new_probe(
     slack: FakeSlack, listener: Callable[..., Awaitable[None]], *, wrap: bool = True
 ) -> Probe:
     app = AsyncApp(
@@ -218,7 +256,7 @@ def probe(
     return result
 
 
-async def test_the_answer_goes_back_at_ack_while_the_work_goes_on() -> None:
+async def test_the_answer_goes_back_at_ack_while_the_work_goes_on(probe: MakeProbe) -> None:
     work_may_finish = asyncio.Event()
     finished = asyncio.Event()
 
@@ -238,7 +276,7 @@ async def test_the_answer_goes_back_at_ack_while_the_work_goes_on() -> None:
     assert app.errors == []
 
 
-async def test_a_failure_after_the_ack_reaches_the_error_handler() -> None:
+async def test_a_failure_after_the_ack_reaches_the_error_handler(probe: MakeProbe) -> None:
     async def listener(ack: AsyncAck) -> None:
         await ack()
         await asyncio.sleep(0.01)
@@ -252,7 +290,9 @@ async def test_a_failure_after_the_ack_reaches_the_error_handler() -> None:
     assert [str(error) for error in app.errors] == ["after the ack"]
 
 
-async def test_a_failure_before_the_ack_is_a_500_and_reaches_the_error_handler() -> None:
+async def test_a_failure_before_the_ack_is_a_500_and_reaches_the_error_handler(
+    probe: MakeProbe,
+) -> None:
     async def listener(ack: AsyncAck) -> None:
         raise RuntimeError("before the ack")
 
@@ -263,7 +303,7 @@ async def test_a_failure_before_the_ack_is_a_500_and_reaches_the_error_handler()
     assert [str(error) for error in app.errors] == ["before the ack"]
 
 
-async def test_an_ack_from_outside_the_wrapper_does_not_wait_for_itself() -> None:
+async def test_an_ack_from_outside_the_wrapper_does_not_wait_for_itself(probe: MakeProbe) -> None:
     # Bolt's own auto-ack, or a listener someone forgot to wrap: its ack() runs inside
     # the dispatch whose return sends the answer, so waiting there would never end.
     async def unwrapped(ack: AsyncAck) -> None:
@@ -276,7 +316,7 @@ async def test_an_ack_from_outside_the_wrapper_does_not_wait_for_itself() -> Non
     assert "unwrapped" in response.body
 
 
-async def test_stopping_waits_for_work_in_hand_and_cuts_off_what_overruns() -> None:
+async def test_stopping_waits_for_work_in_hand_and_cuts_off_what_overruns(probe: MakeProbe) -> None:
     release = asyncio.Event()
     done: list[str] = []
 
