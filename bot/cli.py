@@ -794,7 +794,9 @@ async def _sites_rows(settings: Settings, team: str | None) -> list[dict[str, An
         channels = snap.channels.get(tenant, {})
         names = sorted(snap.sites.get(tenant, {}))
         owned = ENV_SITE_NAME in set(domains.values()) | set(channels.values())
-        if owned or (env_site is not None and oauth and serves(tenant)):
+        # In OAuth mode a domain or channel mapped to it before the workspace left
+        # MEDIALINK_ALLOWED_TEAMS does not bring it back: the app does not serve it there.
+        if (serves(tenant) and env_site is not None) if oauth else owned:
             names.insert(0, ENV_SITE_NAME)
         for name in names:
             record = snap.sites.get(tenant, {}).get(name)

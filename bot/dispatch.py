@@ -95,6 +95,8 @@ class CollectorHold:
             gc.disable()
         elif CollectorHold._holder is None:
             return  # disabled on purpose by someone else: theirs to enable
+        if self._bound is not None:
+            self._bound.cancel()  # a bound left from a hold another one took over
         CollectorHold._holder = self
         self._bound = asyncio.get_running_loop().call_later(self.limit, self.release)
 
@@ -137,10 +139,10 @@ class PendingAcks:
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """Count a request as pending while the server answers it."""
-        self._count += 1
-        self._last_arrival = time.monotonic()
         if self.collector is not None:
             self.collector.hold()
+        self._count += 1
+        self._last_arrival = time.monotonic()
         try:
             yield
         finally:
@@ -511,11 +513,11 @@ class Dispatcher:
             task.cancel()
         if unfinished:
             await asyncio.gather(*unfinished, return_exceptions=True)
+        if self.collector is not None:
+            self.collector.release()
         for session in (self._session, self._web_api):
             if session is not None:
                 await session.close()
-        if self.collector is not None:
-            self.collector.release()
         return len(unfinished)
 
 

@@ -77,6 +77,21 @@ def store_sites(database_url: str, sites: list[Stored], *, key: str = OLD_KEY) -
     asyncio.run(write())
 
 
+def map_channel(database_url: str, tenant: str, channel_id: str, name: str) -> None:
+    """Make ``name`` the site ``channel_id`` uses by default, as the sites modal does."""
+
+    async def write() -> None:
+        audit = SqlAuditTrail(database_url)
+        store = SiteStore(database_url, migrate=audit.migrate)
+        try:
+            await store.set_channel_site(tenant=tenant, channel_id=channel_id, name=name)
+        finally:
+            await store.aclose()
+            await audit.aclose()
+
+    asyncio.run(write())
+
+
 def sealed_rows(database_url: str) -> dict[tuple[str, str], str]:
     """(tenant, name) → the stored, encrypted credentials."""
 
@@ -172,6 +187,8 @@ def test_sites_in_oauth_mode_lists_the_environments_site_only_where_it_serves(
     # listing names those workspaces, never "*" (every workspace).
     acme = connect_on_wix(wix, TEAM_2, "acme")
     store_sites(audit_database, [acme])
+    # TEAM_2 made a channel default to the environment's site while it was allowed it.
+    map_channel(audit_database, TEAM_2, "C0BRANDNEW", "default")
     env = sites_env(wix) | {
         "SLACK_CLIENT_ID": "1234.5678",
         "SLACK_CLIENT_SECRET": "client-secret",

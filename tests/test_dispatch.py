@@ -142,6 +142,21 @@ async def test_a_hold_left_by_a_stopped_loop_is_taken_over_by_the_next() -> None
     assert gc.isenabled()
 
 
+async def test_a_hold_taken_back_keeps_only_its_new_bound() -> None:
+    first, second = CollectorHold(0.05), CollectorHold(5.0)
+    first.hold()
+    second.hold()  # takes the hold over
+    first.limit = 5.0
+    first.hold()  # takes it back, bounded anew
+    try:
+        await asyncio.sleep(0.1)  # past the first hold's first bound
+        assert not gc.isenabled()
+    finally:
+        first.release()
+        second.release()
+    assert gc.isenabled()
+
+
 async def test_the_shared_sessions_keep_no_cookie_from_one_answer_for_the_next() -> None:
     # Everyone's Web API calls and response_url posts share these sessions: a cookie an
     # answer set must not ride along with someone else's next request. (The fakes run
