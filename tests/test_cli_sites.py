@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -52,44 +52,47 @@ class Stored:
     domains: tuple[str, ...] = ()
 
 
-def store_sites(database_url: str, sites: list[Stored], *, key: str = OLD_KEY) -> None:
-    """Connect ``sites`` as the sites modal does: the store, credentials sealed with ``key``."""
+def on_store(database_url: str, work: Callable[[SiteStore], Awaitable[None]]) -> None:
+    """Run ``work`` on the test database's site store, as the app opens it."""
 
-    async def write() -> None:
+    async def run_work() -> None:
         audit = SqlAuditTrail(database_url)
         store = SiteStore(database_url, migrate=audit.migrate)
-        keyring = Keyring(key)
         try:
-            for site in sites:
-                await store.add_site(
-                    tenant=site.tenant,
-                    name=site.name,
-                    site_id=site.site_id,
-                    kind=AuthKind.API_KEY,
-                    sealed=keyring.encrypt({"api_key": site.api_key}),
-                    domains=site.domains,
-                    by="U0ADMIN01",
-                )
+            await work(store)
         finally:
             await store.aclose()
             await audit.aclose()
 
-    asyncio.run(write())
+    asyncio.run(run_work())
+
+
+def store_sites(database_url: str, sites: list[Stored], *, key: str = OLD_KEY) -> None:
+    """Connect ``sites`` as the sites modal does: the store, credentials sealed with ``key``."""
+    keyring = Keyring(key)
+
+    async def write(store: SiteStore) -> None:
+        for site in sites:
+            await store.add_site(
+                tenant=site.tenant,
+                name=site.name,
+                site_id=site.site_id,
+                kind=AuthKind.API_KEY,
+                sealed=keyring.encrypt({"api_key": site.api_key}),
+                domains=site.domains,
+                by="U0ADMIN01",
+            )
+
+    on_store(database_url, write)
 
 
 def map_channel(database_url: str, tenant: str, channel_id: str, name: str) -> None:
     """Make ``name`` the site ``channel_id`` uses by default, as the sites modal does."""
 
-    async def write() -> None:
-        audit = SqlAuditTrail(database_url)
-        store = SiteStore(database_url, migrate=audit.migrate)
-        try:
-            await store.set_channel_site(tenant=tenant, channel_id=channel_id, name=name)
-        finally:
-            await store.aclose()
-            await audit.aclose()
+    async def write(store: SiteStore) -> None:
+        await store.set_channel_site(tenant=tenant, channel_id=channel_id, name=name)
 
-    asyncio.run(write())
+    on_store(database_url, write)
 
 
 def sealed_rows(database_url: str) -> dict[tuple[str, str], str]:
