@@ -1867,25 +1867,7 @@ class FakeSlack:
         with self._lock:
             self._shared_links[target] = set(urls)
             self._unfurl_ids[unfurl_id] = target
-        return {
-            "token": "XXYYZZ",
-            "team_id": team,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(now),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": team,
-                    "user_id": BOT_USER_ID,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": ext_shared,
-        }
+        return event_callback(event, team_id=team, at=now, ext_shared=ext_shared)
 
     def unfurls(self) -> list[Unfurl]:
         """Every ``chat.unfurl`` the fake accepted, in order."""
@@ -2231,30 +2213,47 @@ def app_home_opened_event(
     """An Events API body for ``app_home_opened`` (docs/slack.md, App Home): what Slack
     POSTs as JSON in HTTP mode, and the payload of an ``events_api`` envelope."""
     now = time.time()
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + user[1:],
+        "tab": tab,
+        "event_ts": f"{now:.6f}",
+    }
+    return event_callback(event, team_id=team_id, at=now, event_id=event_id)
+
+
+def event_callback(
+    event: Json,
+    *,
+    team_id: str | None,
+    at: float,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+    event_id: str | None = None,
+    ext_shared: bool = False,
+) -> Json:
+    """The Events API envelope around ``event``, for the app's installation in
+    ``team_id`` (or org-wide in ``enterprise_id``), sent at ``at`` (epoch seconds)."""
     return {
         "token": "XXYYZZ",
         "team_id": team_id,
+        "enterprise_id": enterprise_id,
         "api_app_id": APP_ID,
-        "event": {
-            "type": "app_home_opened",
-            "user": user,
-            "channel": "D" + user[1:],
-            "tab": tab,
-            "event_ts": f"{now:.6f}",
-        },
+        "event": event,
         "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(now),
+        "event_time": int(at),
         "authorizations": [
             {
-                "enterprise_id": None,
-                "team_id": team_id,
+                "enterprise_id": enterprise_id,
+                "team_id": None if org_wide else team_id,
                 "user_id": BOT_USER_ID,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": org_wide,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": ext_shared,
     }
 
 
@@ -2326,25 +2325,7 @@ def function_executed_event(
     }
     if with_token:
         event["bot_access_token"] = execution.token
-    return {
-        "token": "XXYYZZ",
-        "team_id": team_id,
-        "api_app_id": APP_ID,
-        "event": event,
-        "type": "event_callback",
-        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(now),
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": team_id,
-                "user_id": BOT_USER_ID,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-    }
+    return event_callback(event, team_id=team_id, at=now)
 
 
 def app_uninstalled_event(
@@ -2373,27 +2354,16 @@ def _lifecycle_event(
     event: Json, team_id: str | None, enterprise_id: str | None, org_wide: bool
 ) -> Json:
     now = time.time()
-    team = team_id or enterprise_id
-    return {
-        "token": "XXYYZZ",
-        "team_id": team,
-        "enterprise_id": enterprise_id,
-        "api_app_id": APP_ID,
-        "event": {**event, "event_ts": f"{now:.6f}"},
-        "type": "event_callback",
-        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(now),
-        "authorizations": [
-            {
-                "enterprise_id": enterprise_id,
-                "team_id": None if org_wide else team_id,
-                "user_id": BOT_USER_ID,
-                "is_bot": True,
-                "is_enterprise_install": org_wide,
-            }
-        ],
-        "is_ext_shared_channel": False,
-    }
+    # The envelope names the org when no workspace is given; its authorization does not.
+    envelope = event_callback(
+        {**event, "event_ts": f"{now:.6f}"},
+        team_id=team_id or enterprise_id,
+        at=now,
+        enterprise_id=enterprise_id,
+        org_wide=org_wide,
+    )
+    envelope["authorizations"][0]["team_id"] = None if org_wide else team_id
+    return envelope
 
 
 def _peer(request: web.Request) -> str:
